@@ -1,0 +1,116 @@
+"""课程导览 / The lesson tour behind `make lessons`.
+
+Runs every lesson src/NN_*.py in course order (00 first), each in a fresh process, with --quick
+unless --full is given, then prints a summary table: lesson, status, seconds, what it wrote under
+logs/. A failing lesson does not stop the others, but the tour then exits 1. A lesson that cannot
+run here (it needs a GPU) exits 3 and is reported as skipped.
+
+If 00_prepare_data cannot download the data (no network), the tour runs it again with
+--synthetic so every later lesson still has stand-in data to work on.
+
+Run:  python src/run_lessons.py [--full] [--only 2 27 32] [--device cpu]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from tudui.errors import EXIT_CODE, SKIP_EXIT_CODE  # noqa: E402
+from tudui.paths import LOGS_DIR, REPO_ROOT, lesson_files  # noqa: E402
+
+PREPARE = "00_prepare_data"
+
+
+def run_one(path: Path, extra: list[str], transcript_dir: Path) -> tuple[int, float, str]:
+    """Run one lesson in a fresh process; return (exit code, seconds, output)."""
+    start = time.perf_counter()
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONIOENCODING": "utf-8"}
+    proc = subprocess.run([sys.executable, str(path), *extra], cwd=REPO_ROOT, env=env,
+                          stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                          encoding="utf-8", errors="replace")
+    seconds = time.perf_counter() - start
+    output = proc.stdout + proc.stderr
+    (transcript_dir / f"{path.stem}.txt").write_text(output, encoding="utf-8")
+    return proc.returncode, seconds, output
+
+
+def written_under(log_dir: Path, lesson: str, since: float) -> str:
+    """A short description of the files a lesson wrote under logs/<lesson>/ since ``since``."""
+    folder = log_dir / lesson
+    if not folder.is_dir():
+        return "-"
+    counts: dict[str, int] = {}
+    for file in folder.rglob("*"):
+        if file.is_file() and file.stat().st_mtime >= since - 1:
+            kind = "events" if file.name.startswith("events.out.tfevents") else (file.suffix or "file")
+            counts[kind] = counts.get(kind, 0) + 1
+    return ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items())) or "-"
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--full", action="store_true", help="the course's own settings (slow)")
+    parser.add_argument("--only", nargs="*", default=None,
+                        help="run only lessons whose number or name starts with these")
+    parser.add_argument("--device", default=None, help="passed on to every lesson")
+    parser.add_argument("--data-root", default=None, help="passed on to every lesson")
+    parser.add_argument("--log-dir", default=str(LOGS_DIR), help="passed on to every lesson")
+    args = parser.parse_args(argv)
+    log_dir = Path(args.log_dir).resolve()
+
+    lessons = lesson_files()
+    if args.only:
+        lessons = [p for p in lessons if any(p.stem.startswith(o.zfill(2)) or p.stem.startswith(o)
+                                             for o in args.only)]
+    common = ["--log-dir", str(log_dir)]
+    if args.data_root:
+        common += ["--data-root", args.data_root]
+    extra = common + ([] if args.full else ["--quick"])
+    if args.device:
+        extra += ["--device", args.device]
+    transcript_dir = log_dir / "_tour"
+    transcript_dir.mkdir(parents=True, exist_ok=True)
+
+    mode = "full course settings" if args.full else "--quick"
+    print(f"课程导览 / lesson tour: {len(lessons)} lessons, {mode}; "
+          f"each lesson's output goes to {transcript_dir}/<lesson>.txt\n")
+    rows, tour_start = [], time.perf_counter()
+    for path in lessons:
+        since = time.time()
+        lesson_extra = common if path.stem == PREPARE else extra
+        code, seconds, output = run_one(path, lesson_extra, transcript_dir)
+        status = "OK" if code == 0 else "skipped" if code == SKIP_EXIT_CODE else "FAILED"
+        if path.stem == PREPARE and code == EXIT_CODE:
+            print("  00_prepare_data: download failed, using generated stand-ins (--synthetic)")
+            code, more, output = run_one(path, [*common, "--synthetic"], transcript_dir)
+            seconds += more
+            status = "OK (stand-ins)" if code == 0 else "FAILED"
+        rows.append((path.stem, status, seconds, written_under(log_dir, path.stem, since)))
+        print(f"  {path.stem:<24} {status:<15} {seconds:6.1f}s")
+        if status == "FAILED":
+            tail = "\n".join(output.strip().splitlines()[-12:])
+            print("    " + tail.replace("\n", "\n    "))
+
+    total = time.perf_counter() - tour_start
+    width = max(len(r[0]) for r in rows) if rows else 10
+    print(f"\n{'lesson':<{width}}  {'status':<15} {'seconds':>8}  wrote under logs/<lesson>/")
+    print("-" * (width + 60))
+    for lesson, status, seconds, wrote in rows:
+        print(f"{lesson:<{width}}  {status:<15} {seconds:8.1f}  {wrote}")
+    failed = [r[0] for r in rows if r[1] == "FAILED"]
+    print(f"\n{len(rows) - len(failed)}/{len(rows)} lessons ran without failing in {total:.0f}s."
+          + (f" Failed: {', '.join(failed)}." if failed else ""))
+    print("打开 TensorBoard / open TensorBoard:  make tensorboard   "
+          f"(or: tensorboard --logdir {log_dir} --host 127.0.0.1)")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

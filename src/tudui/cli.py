@@ -1,0 +1,34 @@
+"""The common command-line flags, spelled the same in every lesson."""
+
+from __future__ import annotations
+
+import argparse
+
+from tudui.device import DEVICE_CHOICES
+from tudui.paths import DATASET_DIR, LOGS_DIR
+
+
+def common_parser() -> argparse.ArgumentParser:
+    """A parent parser with --data-root --log-dir --device --seed --quick."""
+    parser = argparse.ArgumentParser(add_help=False)
+    group = parser.add_argument_group("common flags / 通用参数")
+    group.add_argument("--data-root", default=str(DATASET_DIR),
+                       help="where data sets live (default: the repository's dataset/)")
+    group.add_argument("--log-dir", default=str(LOGS_DIR),
+                       help="TensorBoard logs and outputs go to <log-dir>/<lesson>/ (default: logs/)")
+    group.add_argument("--device", default="auto", choices=DEVICE_CHOICES,
+                       help="auto = cuda, then mps, then cpu (default: auto)")
+    group.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    group.add_argument("--quick", action="store_true",
+                       help="small data and few steps: seconds instead of minutes (tests, tour)")
+    return parser
+
+
+def lesson_parser(doc: str | None) -> argparse.ArgumentParser:
+    """A lesson's parser: the first lines of its docstring as description, plus the common flags."""
+    description = "\n".join((doc or "").strip().splitlines()[:2])
+    return argparse.ArgumentParser(
+        description=description,
+        parents=[common_parser()],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )

@@ -1,0 +1,213 @@
+"""Data sets: CIFAR-10 (real, manually placed, or a synthetic stand-in in the real format).
+
+Learners are often offline or behind blocked downloads. Every loader here works on the real
+data when it is there, explains in one paragraph what to do when it is not, and accepts the
+stand-ins that ``src/00_prepare_data.py --synthetic`` writes in exactly the real on-disk format.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+from pathlib import Path
+
+import numpy as np
+import torch
+import torchvision
+from torch.utils.data import Dataset, Subset
+from torchvision import transforms
+
+from tudui.errors import CourseError
+from tudui.paths import atomic_write_bytes
+
+SYNTHETIC_MARKER = "SYNTHETIC.txt"
+CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer",
+                   "dog", "frog", "horse", "ship", "truck")
+CIFAR10_DIR = "cifar-10-batches-py"
+CIFAR10_ARCHIVE = "cifar-10-python.tar.gz"
+CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
+
+QUICK_TRAIN_SIZE = 512  # --quick trains on this many CIFAR-10 images...
+QUICK_TEST_SIZE = 256   # ...and tests on this many
+
+
+def is_synthetic(folder: str | os.PathLike) -> bool:
+    """True when ``folder`` holds a generated stand-in (it has the marker file)."""
+    return (Path(folder) / SYNTHETIC_MARKER).is_file()
+
+
+def synthetic_banner(name: str) -> str:
+    """The one line lessons print when they run on stand-in data."""
+    return (f"[stand-in data] {name} 是生成的替代数据，不是真实数据集 / is a generated stand-in, "
+            "not the real data set: numbers will differ from the video.")
+
+
+def write_marker(folder: Path, what: str, seed: int) -> None:
+    """Mark ``folder`` as synthetic, saying how it was made."""
+    text = (f"This folder is a SYNTHETIC stand-in for {what}, generated with seed {seed} by "
+            "src/00_prepare_data.py --synthetic. Delete the folder and run "
+            "src/00_prepare_data.py to fetch the real data.\n")
+    atomic_write_bytes(folder / SYNTHETIC_MARKER, text.encode())
+
+
+class CIFAR10(torchvision.datasets.CIFAR10):
+    """torchvision's CIFAR10; on a synthetic stand-in it skips the md5 checks, nothing else."""
+
+    def _check_integrity(self) -> bool:
+        folder = Path(self.root) / self.base_folder
+        if is_synthetic(folder):
+            names = [n for n, _ in self.train_list + self.test_list] + [self.meta["filename"]]
+            return all((folder / n).is_file() for n in names)
+        return super()._check_integrity()
+
+    def _load_meta(self) -> None:
+        folder = Path(self.root) / self.base_folder
+        if not is_synthetic(folder):
+            return super()._load_meta()
+        with open(folder / self.meta["filename"], "rb") as f:
+            self.classes = pickle.load(f, encoding="latin1")[self.meta["key"]]
+        self.class_to_idx = {c: i for i, c in enumerate(self.classes)}
+
+
+def _cifar_missing_error(root: Path, cause: BaseException | None) -> CourseError:
+    reason = f" ({type(cause).__name__}: {cause})" if cause else ""
+    return CourseError(
+        f"CIFAR-10 is not in {root} and could not be downloaded{reason}. Either download "
+        f"{CIFAR10_ARCHIVE} (163 MB, {CIFAR10_URL}, or a mirror/网盘 copy) and put the file "
+        f"itself into {root}/ (it is checked and unpacked automatically), or run "
+        "`python src/00_prepare_data.py --synthetic` to generate an offline stand-in so every "
+        "lesson can run.",
+        f"在 {root} 中找不到 CIFAR-10，且下载失败。请把 {CIFAR10_ARCHIVE} 放到 {root}/ 目录，"
+        "或运行 `python src/00_prepare_data.py --synthetic` 生成离线替代数据。",
+    )
+
+
+def cifar10(root: str | os.PathLike, train: bool, transform=None, download: bool = True,
+            quick: bool = False) -> Dataset:
+    """CIFAR-10 as the course loads it (``download=True``), with a clear error when that fails.
+
+    ``transform`` defaults to ``ToTensor()``. ``quick=True`` returns the first
+    QUICK_TRAIN_SIZE / QUICK_TEST_SIZE images only (a Subset), for the tour and tests.
+    """
+    root = Path(root)
+    transform = transform if transform is not None else transforms.ToTensor()
+    try:
+        dataset = CIFAR10(str(root), train=train, transform=transform, download=download)
+    except CourseError:
+        raise
+    except (OSError, RuntimeError, ValueError) as err:  # URLError is an OSError
+        raise _cifar_missing_error(root, err) from None
+    if quick:
+        size = QUICK_TRAIN_SIZE if train else QUICK_TEST_SIZE
+        dataset = Subset(dataset, range(min(size, len(dataset))))
+    return dataset
+
+
+def cifar10_is_synthetic(root: str | os.PathLike) -> bool:
+    """True when ``root`` holds the synthetic CIFAR-10 stand-in."""
+    return is_synthetic(Path(root) / CIFAR10_DIR)
+
+
+# --------------------------------------------------------------------------------------------
+# Synthetic CIFAR-10: ten visibly different pattern families (stripes, checks, discs...) in
+# random colours, shifted and noisy, so that colour alone does not give the class away and a
+# better model or recipe really does learn more.
+
+def _cifar_pattern(label: int, y: np.ndarray, x: np.ndarray, period: np.ndarray,
+                   size: np.ndarray) -> np.ndarray:
+    """The raw pattern of one class family, before squashing to [0,1]."""
+    radius = np.sqrt(x * x + y * y)
+    if label == 0:
+        return np.sin(2 * np.pi * y / period)                            # horizontal stripes
+    if label == 1:
+        return np.sin(2 * np.pi * x / period)                            # vertical stripes
+    if label == 2:
+        return np.sin(2 * np.pi * (x + y) / (1.4 * period))              # diagonal /
+    if label == 3:
+        return np.sin(2 * np.pi * (x - y) / (1.4 * period))              # diagonal back-slash
+    if label == 4:
+        return np.sin(2 * np.pi * x / period) * np.sin(2 * np.pi * y / period)  # checks
+    if label == 5:
+        return (size - radius) / 2                                       # disc
+    if label == 6:
+        return 2 - np.abs(radius - size) * 1.2                           # ring
+    if label == 7:
+        return np.maximum(3 - np.abs(x), 3 - np.abs(y))                  # cross
+    if label == 8:
+        return (size - np.maximum(np.abs(x), np.abs(y))) / 2             # square
+    return np.sin(radius * 2 * np.pi / period) - 0.3                     # ripples
+
+
+def _cifar_patterns(labels: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A [N,32,32] float mask in [0,1], one pattern family per class, randomly shifted."""
+    n = len(labels)
+    grid = np.arange(32, dtype=np.float32) - 15.5
+    dy = rng.uniform(-6, 6, (n, 1, 1)).astype(np.float32)
+    dx = rng.uniform(-6, 6, (n, 1, 1)).astype(np.float32)
+    period = rng.uniform(5, 9, (n, 1, 1)).astype(np.float32)
+    size = rng.uniform(6, 11, (n, 1, 1)).astype(np.float32)
+    masks = np.empty((n, 32, 32), dtype=np.float32)
+    for label in range(10):
+        idx = np.flatnonzero(labels == label)
+        y, x = grid[None, :, None] - dy[idx], grid[None, None, :] - dx[idx]
+        masks[idx] = _cifar_pattern(label, y, x, period[idx], size[idx])
+    return 1 / (1 + np.exp(-3 * masks))
+
+
+def make_synthetic_cifar10_arrays(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` stand-in images as uint8 [N,32,32,3] and labels [N], deterministic for ``seed``."""
+    rng = np.random.default_rng(seed)
+    labels = np.arange(n) % 10
+    rng.shuffle(labels)
+    images = np.empty((n, 32, 32, 3), dtype=np.uint8)
+    for start in range(0, n, 5000):  # in chunks: the float work for 60,000 images would need 700 MB
+        part = labels[start:start + 5000]
+        mask = _cifar_patterns(part, rng)[..., None]                      # [n,32,32,1]
+        fg = rng.uniform(0, 255, (len(part), 1, 1, 3)).astype(np.float32)
+        bg = rng.uniform(0, 255, (len(part), 1, 1, 3)).astype(np.float32)
+        chunk = bg + mask * (fg - bg)
+        chunk += 18 * rng.standard_normal(chunk.shape, dtype=np.float32)
+        images[start:start + len(part)] = np.clip(chunk, 0, 255)
+    return images, labels.astype(np.int64)
+
+
+def write_synthetic_cifar10(root: str | os.PathLike, train_size: int = 50000,
+                            test_size: int = 10000, seed: int = 0) -> Path:
+    """Write a stand-in ``<root>/cifar-10-batches-py/`` in torchvision's python pickle format.
+
+    Five ``data_batch_*`` files, ``test_batch`` and ``batches.meta``, each written atomically,
+    and the marker file last, so an interrupted run never looks like a complete data set.
+    """
+    folder = Path(root) / CIFAR10_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / SYNTHETIC_MARKER).unlink(missing_ok=True)
+    images, labels = make_synthetic_cifar10_arrays(train_size + test_size, seed)
+    # The real files store each image as 3072 bytes: the red plane, then green, then blue.
+    rows = images.transpose(0, 3, 1, 2).reshape(len(images), 3072)
+    splits = np.array_split(np.arange(train_size), 5)
+    parts = [(f"data_batch_{i + 1}", idx, f"training batch {i + 1} of 5")
+             for i, idx in enumerate(splits)]
+    parts.append(("test_batch", np.arange(train_size, train_size + test_size),
+                  "testing batch 1 of 1"))
+    for name, idx, batch_label in parts:
+        batch = {"batch_label": batch_label, "labels": labels[idx].tolist(), "data": rows[idx],
+                 "filenames": [f"synthetic_{i:05d}.png" for i in idx]}
+        atomic_write_bytes(folder / name, pickle.dumps(batch, protocol=2))
+    meta = {"num_cases_per_batch": max(len(s) for s in splits), "label_names": list(CIFAR10_CLASSES),
+            "num_vis": 3072}
+    atomic_write_bytes(folder / "batches.meta", pickle.dumps(meta, protocol=2))
+    write_marker(folder, f"CIFAR-10 ({train_size} train / {test_size} test images)", seed)
+    return folder
+
+
+def tensor_images(dataset: Dataset) -> tuple[torch.Tensor, torch.Tensor]:
+    """A CIFAR10 (or a Subset of one) as uint8 images [N,3,32,32] and int64 labels [N]."""
+    indices = None
+    while isinstance(dataset, Subset):
+        indices = dataset.indices if indices is None else [dataset.indices[i] for i in indices]
+        dataset = dataset.dataset
+    data, targets = dataset.data, np.asarray(dataset.targets)
+    if indices is not None:
+        data, targets = data[list(indices)], targets[list(indices)]
+    images = torch.from_numpy(np.ascontiguousarray(data)).permute(0, 3, 1, 2).contiguous()
+    return images, torch.from_numpy(targets).long()

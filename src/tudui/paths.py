@@ -1,0 +1,45 @@
+"""Repository paths, found from this package's location, never from the current directory."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+SRC_DIR = PACKAGE_DIR.parent
+REPO_ROOT = SRC_DIR.parent
+DATASET_DIR = REPO_ROOT / "dataset"
+LOGS_DIR = REPO_ROOT / "logs"
+
+
+def lesson_name(file: str | os.PathLike) -> str:
+    """The lesson's name from its file, e.g. ``src/27_train.py`` -> ``27_train``."""
+    return Path(file).stem
+
+
+def lesson_files() -> list[Path]:
+    """Every numbered lesson ``src/NN_*.py``, in course order."""
+    return sorted(p for p in SRC_DIR.glob("[0-9][0-9]_*.py"))
+
+
+def lesson_log_dir(lesson: str, log_dir: str | os.PathLike | None = None) -> Path:
+    """``<log_dir>/<lesson>/`` (``logs/<lesson>/`` by default), created if missing."""
+    path = Path(log_dir or LOGS_DIR) / lesson
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
+    """Write to a temporary name in the same folder, then rename: never a half-written file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path

@@ -1,0 +1,88 @@
+"""Shared test fixtures: stand-in data in temporary folders, running lessons in-process, and
+reading TensorBoard event files back. Tests never touch the network."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+
+from tudui.data import write_synthetic_cifar10
+from tudui.paths import SRC_DIR
+
+TEST_CIFAR_TRAIN, TEST_CIFAR_TEST = 1000, 500
+
+
+@pytest.fixture(autouse=True)
+def _no_network(monkeypatch):
+    """Any attempt to open a socket to the outside fails at once, as on an offline laptop."""
+    import socket
+
+    real_connect = socket.socket.connect
+
+    def guarded(self, address):
+        host = address[0] if isinstance(address, tuple) else address
+        if isinstance(host, str) and host not in ("127.0.0.1", "localhost", "::1") and \
+                not host.startswith("/"):
+            raise OSError(f"network disabled in tests (tried {address})")
+        return real_connect(self, address)
+
+    monkeypatch.setattr(socket.socket, "connect", guarded)
+
+
+def load_lesson(name: str):
+    """Import ``src/<name>.py`` (lesson names start with a digit, so plain import cannot)."""
+    module_name = f"lesson_{name}"
+    if module_name in sys.modules:
+        return sys.modules[module_name]
+    spec = importlib.util.spec_from_file_location(module_name, SRC_DIR / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="session")
+def data_root(tmp_path_factory) -> Path:
+    """A data root holding small, deterministic stand-ins of every data set the lessons use."""
+    root = tmp_path_factory.mktemp("dataset")
+    write_synthetic_cifar10(root, TEST_CIFAR_TRAIN, TEST_CIFAR_TEST, seed=0)
+    return root
+
+
+@pytest.fixture
+def log_dir(tmp_path) -> Path:
+    return tmp_path / "logs"
+
+
+@pytest.fixture
+def run_lesson(data_root, log_dir):
+    """``run_lesson("27_train", "--epochs", "2")``: call the lesson's main() in-process with the
+    common test flags (stand-in data, temporary logs, CPU, --quick) and return its dict."""
+
+    def run(name: str, *args: str, quick: bool = True) -> dict:
+        argv = ["--data-root", str(data_root), "--log-dir", str(log_dir), "--device", "cpu",
+                *(["--quick"] if quick else []), *args]
+        return load_lesson(name).main(argv)
+
+    return run
+
+
+def read_events(folder: str | Path) -> dict:
+    """Everything TensorBoard would show from ``folder``: {"scalars": {tag: [(step, value)]},
+    "images": {tag: count}, "histograms": {...}, "graph": bool, "tags": {...}}."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    acc = EventAccumulator(str(folder), size_guidance={"scalars": 0, "images": 0,
+                                                       "histograms": 0, "tensors": 0})
+    acc.Reload()
+    tags = acc.Tags()
+    return {
+        "tags": tags,
+        "scalars": {t: [(e.step, e.value) for e in acc.Scalars(t)] for t in tags["scalars"]},
+        "images": {t: [e.step for e in acc.Images(t)] for t in tags["images"]},
+        "histograms": {t: [e.step for e in acc.Histograms(t)] for t in tags["histograms"]},
+        "graph": bool(tags.get("graph")),
+    }

@@ -1,0 +1,174 @@
+"""The house the lessons live in: paths, devices, flags, errors, writer, requirements, runner."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from conftest import load_lesson, read_events
+from tudui import cli, device, engine, errors, paths, tb
+from tudui.models import Tudui
+
+REPO = paths.REPO_ROOT
+
+
+def test_paths_come_from_the_package_not_the_cwd(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert paths.DATASET_DIR == REPO / "dataset" and paths.LOGS_DIR == REPO / "logs"
+    assert (REPO / "src" / "tudui" / "paths.py").is_file()
+    assert paths.lesson_name("src/27_train.py") == "27_train"
+    assert paths.lesson_log_dir("x", tmp_path / "l") == tmp_path / "l" / "x"
+
+
+def test_lesson_files_are_in_course_order():
+    names = [p.stem for p in paths.lesson_files()]
+    assert names == sorted(names) and "01_env_check" in names
+
+
+def test_atomic_write_leaves_no_temporary_files(tmp_path):
+    target = paths.atomic_write_bytes(tmp_path / "a" / "b.bin", b"123")
+    assert target.read_bytes() == b"123"
+    assert [p.name for p in target.parent.iterdir()] == ["b.bin"]
+
+
+def test_atomic_write_failure_keeps_the_old_file(tmp_path, monkeypatch):
+    target = paths.atomic_write_bytes(tmp_path / "keep.bin", b"old")
+
+    def boom(*_):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(paths.os, "replace", boom)
+    with pytest.raises(KeyboardInterrupt):
+        paths.atomic_write_bytes(target, b"new")
+    assert target.read_bytes() == b"old"
+    assert [p.name for p in tmp_path.iterdir()] == ["keep.bin"]
+
+
+def test_device_auto_and_cpu():
+    assert device.pick_device("cpu") == torch.device("cpu")
+    auto = device.pick_device("auto")
+    expected = "cuda" if torch.cuda.is_available() else "mps" if device.mps_available() else "cpu"
+    assert auto.type == expected
+    assert "device" in device.describe(auto)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU")
+def test_cuda_without_gpu_is_a_clear_error():
+    with pytest.raises(errors.CourseError) as info:
+        device.pick_device("cuda")
+    assert "--device cpu" in info.value.en
+    ok, reason = device.cuda_status()
+    assert not ok and reason
+
+
+def test_unknown_device_is_a_clear_error():
+    with pytest.raises(errors.CourseError, match="unknown device"):
+        device.pick_device("tpu")
+
+
+def test_common_flags_are_the_same_everywhere():
+    args = cli.lesson_parser("Title\nline2\nrest").parse_args([])
+    assert Path(args.data_root) == paths.DATASET_DIR and Path(args.log_dir) == paths.LOGS_DIR
+    assert args.device == "auto" and args.seed == 0 and args.quick is False
+    args = cli.lesson_parser("t").parse_args(["--quick", "--seed", "3", "--device", "cpu"])
+    assert args.quick and args.seed == 3 and args.device == "cpu"
+
+
+def test_friendly_errors_print_one_paragraph_and_exit_2(capsys):
+    @errors.friendly_errors
+    def main(argv=None):
+        raise errors.CourseError("the data is missing; run this.", "数据不在。")
+
+    with pytest.raises(SystemExit) as info:
+        main([])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert "错误：数据不在。" in err and "Error: the data is missing; run this." in err
+    assert "Traceback" not in err
+
+    @errors.friendly_errors
+    def skipper(argv=None):
+        raise errors.SkipLesson("needs a GPU")
+
+    with pytest.raises(SystemExit) as info:
+        skipper([])
+    assert info.value.code == errors.SKIP_EXIT_CODE
+
+    @errors.friendly_errors
+    def interrupted(argv=None):
+        raise KeyboardInterrupt
+
+    with pytest.raises(SystemExit) as info:
+        interrupted([])
+    assert info.value.code == 2 and "--resume" in capsys.readouterr().err
+
+
+def test_writer_goes_under_logs_lesson_and_replaces_old_runs(tmp_path):
+    for value in (1.0, 2.0):  # the same lesson run twice
+        writer = tb.make_writer("99_demo", tmp_path)
+        writer.add_scalar("y", value, 0)
+        writer.close()
+    folder = tmp_path / "99_demo"
+    assert len(list(folder.glob("events.out.tfevents.*"))) == 1
+    assert read_events(folder)["scalars"]["y"] == [(0, 2.0)]
+
+
+def test_checkpoint_round_trip_and_wrong_architecture(tmp_path):
+    model = Tudui()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+    path = engine.save_checkpoint(tmp_path / "ck.pth", model, optimizer, epoch=3)
+    fresh = Tudui()
+    state = engine.load_checkpoint(path, fresh, torch.optim.SGD(fresh.parameters(), lr=0.01))
+    assert state["epoch"] == 3
+    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(),
+                                                 fresh.state_dict().values()))
+    with pytest.raises(errors.CourseError, match="different architecture"):
+        engine.load_checkpoint(path, torch.nn.Linear(3, 2))
+    (tmp_path / "bad.pth").write_bytes(path.read_bytes()[:1000])
+    with pytest.raises(errors.CourseError, match="truncated"):
+        engine.load_checkpoint(tmp_path / "bad.pth", Tudui())
+    with pytest.raises(errors.CourseError, match="does not exist"):
+        engine.load_checkpoint(tmp_path / "none.pth", Tudui())
+
+
+def _requirement_names(lines):
+    return sorted(re.split(r"[<>=!~ ]", line.strip(), maxsplit=1)[0].lower()
+                  for line in lines if line.strip() and not line.strip().startswith("#"))
+
+
+def test_environment_yml_installs_the_same_list_as_requirements():
+    requirements = (REPO / "requirements.txt").read_text().splitlines()
+    env = (REPO / "environment.yml").read_text()
+    pip_section = env.split("- pip:", 1)[1].splitlines()
+    pip_lines = [line.strip()[2:] for line in pip_section if line.strip().startswith("- ")]
+    assert [r.strip() for r in requirements if r.strip() and not r.startswith("#")] == pip_lines
+    assert "python=3.11" in env
+    names = _requirement_names(requirements)
+    for needed in ["torch", "torchvision", "tensorboard", "pillow", "opencv-python", "tqdm",
+                   "pytest", "ruff"]:
+        assert needed in names
+    assert not any("==" in r for r in requirements), "lower bounds only, no exact pins"
+
+
+def test_env_check_reports_versions_and_device(capsys):
+    result = load_lesson("01_env_check").main(["--device", "cpu"])
+    assert result["versions"]["torch"].startswith(torch.__version__.split("+")[0])
+    assert result["device"] == "cpu"
+    assert result["cuda_available"] == torch.cuda.is_available() and result["cuda_reason"]
+    assert "is_available" in result["help_text"] and "is_available" in result["cuda_tools"]
+    assert "torch.cuda.is_available() =" in capsys.readouterr().out
+
+
+def test_runner_runs_a_lesson_and_prints_the_summary(tmp_path):
+    proc = subprocess.run([sys.executable, str(REPO / "src" / "run_lessons.py"), "--only", "01",
+                           "--log-dir", str(tmp_path)], capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert re.search(r"01_env_check\s+OK", proc.stdout)
+    assert "make tensorboard" in proc.stdout
+    assert (tmp_path / "_tour" / "01_env_check.txt").read_text().count("torch") > 0
