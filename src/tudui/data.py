@@ -44,10 +44,7 @@ def synthetic_banner(name: str) -> str:
 
 def write_marker(folder: Path, what: str, seed: int) -> None:
     """Mark ``folder`` as synthetic, saying how it was made."""
-    text = (f"This folder is a SYNTHETIC stand-in for {what}, generated with seed {seed} by "
-            "src/00_prepare_data.py --synthetic. Delete the folder and run "
-            "src/00_prepare_data.py to fetch the real data.\n")
-    atomic_write_bytes(folder / SYNTHETIC_MARKER, text.encode())
+    atomic_write_bytes(Path(folder) / SYNTHETIC_MARKER, marker_text(what, seed).encode())
 
 
 class CIFAR10(torchvision.datasets.CIFAR10):
@@ -196,7 +193,7 @@ def write_synthetic_cifar10(root: str | os.PathLike, train_size: int = 50000,
     meta = {"num_cases_per_batch": max(len(s) for s in splits), "label_names": list(CIFAR10_CLASSES),
             "num_vis": 3072}
     atomic_write_bytes(folder / "batches.meta", pickle.dumps(meta, protocol=2))
-    write_marker(folder, f"CIFAR-10 ({train_size} train / {test_size} test images)", seed)
+    write_marker(folder, cifar10_stand_in_name(train_size, test_size), seed)
     return folder
 
 
@@ -211,3 +208,162 @@ def tensor_images(dataset: Dataset) -> tuple[torch.Tensor, torch.Tensor]:
         data, targets = data[list(indices)], targets[list(indices)]
     images = torch.from_numpy(np.ascontiguousarray(data)).permute(0, 3, 1, 2).contiguous()
     return images, torch.from_numpy(targets).long()
+
+
+# --------------------------------------------------------------------------------------------
+# Real downloads, verified with torchvision's own helpers, and stand-ins that are reused when
+# they are already there (the lesson tour prepares data on every run).
+
+DOWNLOAD_TIMEOUT_S = 60  # a blocked network often drops packets silently: fail, don't hang
+
+
+class DownloadFailed(Exception):
+    """A data set could not be fetched or verified; ``str(err)`` says what happened."""
+
+
+def marker_text(what: str, seed: int) -> str:
+    """The text ``write_marker`` puts in a stand-in folder (compared to decide on reuse)."""
+    return (f"This folder is a SYNTHETIC stand-in for {what}, generated with seed {seed} by "
+            "src/00_prepare_data.py --synthetic. Delete the folder and run "
+            "src/00_prepare_data.py to fetch the real data.\n")
+
+
+def marker_matches(folder: str | os.PathLike, what: str, seed: int) -> bool:
+    """True when ``folder`` is a stand-in made for exactly ``what`` with ``seed``."""
+    marker = Path(folder) / SYNTHETIC_MARKER
+    return marker.is_file() and marker.read_text(encoding="utf-8") == marker_text(what, seed)
+
+
+def remove_tree(path: Path) -> None:
+    """Delete a folder or file if it is there."""
+    import shutil
+
+    if path.is_dir():
+        shutil.rmtree(path)
+    elif path.exists():
+        path.unlink()
+
+
+def fetch_archive(root: Path, url: str, filename: str, md5: str | None,
+                  looks_valid=lambda path: None) -> tuple[Path, str]:
+    """``<root>/<filename>``: a copy already there (downloaded or placed by hand) if it verifies,
+    else downloaded with torchvision's ``download_url`` (progress bar, md5 check).
+
+    The download goes to ``<filename>.part`` and is renamed only once verified, so a broken
+    connection never leaves a file that looks complete. A copy that fails the check is reported
+    and removed. ``looks_valid(path)`` returns a problem string (or None) for archives without a
+    published md5. Returns (path, how) with how in {"found", "downloaded"}; raises DownloadFailed.
+    """
+    import socket
+
+    from torchvision.datasets.utils import check_integrity, download_url
+
+    root.mkdir(parents=True, exist_ok=True)
+    path, notes = root / filename, []
+    if path.is_file():
+        problem = None if check_integrity(str(path), md5) else "its md5 checksum does not match"
+        problem = problem or looks_valid(path)
+        if problem is None:
+            return path, "found"
+        path.unlink()
+        notes.append(f"the copy of {filename} in {root} was damaged or incomplete ({problem}) "
+                     "and has been removed")
+        print(f"[!] {notes[-1]}")
+    part = root / (filename + ".part")
+    part.unlink(missing_ok=True)
+    old_timeout = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(DOWNLOAD_TIMEOUT_S)
+    try:
+        print(f"下载 / downloading {url} -> {path}")
+        download_url(url, str(root), filename=part.name, md5=md5)
+        problem = looks_valid(part)
+        if problem:
+            raise DownloadFailed(f"the downloaded {filename} is not valid ({problem})")
+        os.replace(part, path)
+        return path, "downloaded"
+    except (OSError, RuntimeError, ValueError) as err:  # URLError/timeouts are OSErrors
+        notes.append(f"downloading {url} failed ({type(err).__name__}: {err})")
+        raise DownloadFailed("; ".join(notes)) from None
+    finally:
+        socket.setdefaulttimeout(old_timeout)
+        part.unlink(missing_ok=True)
+
+
+def extract_verified(archive: Path, root: Path, folder_name: str, check) -> Path:
+    """Unpack ``archive`` into a temporary folder beside ``root/folder_name``, run
+    ``check(folder)`` (a problem string or None) and only then rename it into place.
+
+    A truncated or corrupt archive is reported, removed, and leaves nothing behind. An existing
+    ``folder_name`` is replaced only once the new one is complete.
+    """
+    import tempfile
+
+    from torchvision.datasets.utils import extract_archive
+
+    tmp = Path(tempfile.mkdtemp(prefix=f".{folder_name}.", suffix=".tmp", dir=root))
+    try:
+        try:
+            extract_archive(str(archive), str(tmp))
+        except Exception as err:  # zipfile.BadZipFile, tarfile.ReadError, EOFError, zlib.error...
+            problem = f"it cannot be unpacked ({type(err).__name__}: {err})"
+        else:
+            new = tmp / folder_name
+            problem = check(new) if new.is_dir() else f"it has no {folder_name}/ folder inside"
+        if problem:
+            archive.unlink(missing_ok=True)
+            raise DownloadFailed(f"{archive.name} is damaged or not the right file: {problem}. "
+                                 "It has been removed; download it again")
+        target = root / folder_name
+        remove_tree(target)
+        os.replace(new, target)
+        return target
+    finally:
+        remove_tree(tmp)
+
+
+CIFAR10_MD5 = torchvision.datasets.CIFAR10.tgz_md5
+
+
+def _cifar_folder_problem(folder: Path) -> str | None:
+    """None when ``folder`` (a cifar-10-batches-py) has every file with torchvision's md5."""
+    from torchvision.datasets.utils import check_integrity
+
+    files = CIFAR10.train_list + CIFAR10.test_list + [[CIFAR10.meta["filename"],
+                                                       CIFAR10.meta["md5"]]]
+    bad = [name for name, md5 in files if not check_integrity(str(folder / name), md5)]
+    return f"missing or damaged: {', '.join(bad)}" if bad else None
+
+
+def prepare_real_cifar10(root: str | os.PathLike) -> tuple[Path, str]:
+    """Make ``<root>/cifar-10-batches-py`` the real, verified CIFAR-10 (downloading if needed).
+
+    Returns (folder, how); replaces a stand-in once the real data is complete; raises
+    DownloadFailed with the reason.
+    """
+    root = Path(root)
+    folder = root / CIFAR10_DIR
+    if folder.is_dir() and not is_synthetic(folder) and _cifar_folder_problem(folder) is None:
+        return folder, "already there, md5 verified"
+    archive, how = fetch_archive(root, CIFAR10_URL, CIFAR10_ARCHIVE, CIFAR10_MD5)
+    extract_verified(archive, root, CIFAR10_DIR, _cifar_folder_problem)
+    return folder, f"{how} {CIFAR10_ARCHIVE}, md5 verified, unpacked"
+
+
+def cifar10_stand_in_name(train_size: int, test_size: int) -> str:
+    """How the CIFAR-10 marker describes a stand-in of this size."""
+    return f"CIFAR-10 ({train_size} train / {test_size} test images)"
+
+
+def ensure_synthetic_cifar10(root: str | os.PathLike, train_size: int = 50000,
+                             test_size: int = 10000, seed: int = 0) -> tuple[Path, str]:
+    """A CIFAR-10 stand-in in ``root``: reused when one with the same seed and sizes is there,
+    never written over real data. Returns (folder, what happened)."""
+    folder = Path(root) / CIFAR10_DIR
+    if folder.is_dir() and not is_synthetic(folder) and any(folder.iterdir()):
+        return folder, "real data kept (stand-ins never replace real data)"
+    names = [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch", "batches.meta"]
+    if marker_matches(folder, cifar10_stand_in_name(train_size, test_size), seed) and \
+            all((folder / n).is_file() for n in names):
+        return folder, "stand-in reused"
+    write_synthetic_cifar10(root, train_size, test_size, seed)
+    return folder, "stand-in written"

@@ -1,0 +1,349 @@
+"""The ants/bees data set (hymenoptera_data.zip), in both layouts the course uses.
+
+- torchvision's layout, as unpacked: ``<root>/hymenoptera_data/{train,val}/{ants,bees}/``.
+- the course's own layout (P7), derived from it: ``<root>/{train,val}/{ants,bees}_image/`` with
+  one label file per image, ``<root>/{train,val}/{ants,bees}_label/<image stem>.txt``.
+
+Real data is downloaded and checked with torchvision's helpers; offline, a generated stand-in
+is written in exactly the same layout, with the real set's counts and quirks (a palette GIF,
+one ``.jpeg`` file, sizes from about 190 to 2600 pixels wide).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import zipfile
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from tudui.data import (
+    SYNTHETIC_MARKER,
+    DownloadFailed,
+    extract_verified,
+    fetch_archive,
+    is_synthetic,
+    marker_matches,
+    remove_tree,
+    write_marker,
+)
+from tudui.errors import CourseError
+
+HYMENOPTERA_URL = "https://download.pytorch.org/tutorial/hymenoptera_data.zip"
+HYMENOPTERA_ARCHIVE = "hymenoptera_data.zip"
+HYMENOPTERA_DIR = "hymenoptera_data"
+# download.pytorch.org publishes no checksum for this file and we could not find one we trust,
+# so the archive is checked by every member's CRC (zipfile.testzip) and by its exact contents.
+HYMENOPTERA_MD5 = None
+SPLITS = ("train", "val")
+CLASSES = ("ants", "bees")
+REAL_COUNTS = {"train": {"ants": 124, "bees": 121}, "val": {"ants": 70, "bees": 83}}
+QUICK_COUNTS = {"train": {"ants": 24, "bees": 21}, "val": {"ants": 10, "bees": 13}}
+ERROR_IMAGE = "imageNotFound.gif"  # the real set's placeholder: a palette-mode GIF in train/ants
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".gif")
+
+
+def _missing(where: Path, root: Path) -> CourseError:
+    return CourseError(
+        f"The ants/bees data is not in {where}. Run `python src/00_prepare_data.py` to download "
+        f"and unpack it (if the download is blocked, first put {HYMENOPTERA_ARCHIVE} from "
+        f"{HYMENOPTERA_URL} into {root}/), or run `python src/00_prepare_data.py --synthetic` "
+        "to generate an offline stand-in. Use --data-root if your data lives elsewhere.",
+        f"在 {where} 找不到蚂蚁/蜜蜂数据集。请先运行 `python src/00_prepare_data.py` 下载"
+        f"（下载不了就把 {HYMENOPTERA_ARCHIVE} 放进 {root}/），"
+        "或运行 `python src/00_prepare_data.py --synthetic` 生成离线替代数据。",
+    )
+
+
+def hymenoptera_dir(root: str | os.PathLike, split: str = "train") -> Path:
+    """``<root>/hymenoptera_data/<split>`` (folders ``ants/``, ``bees/``), or a CourseError."""
+    folder = Path(root) / HYMENOPTERA_DIR / split
+    if not all((folder / c).is_dir() for c in CLASSES):
+        raise _missing(folder, Path(root))
+    return folder
+
+
+def course_dir(root: str | os.PathLike, split: str = "train") -> Path:
+    """``<root>/<split>`` in the course's layout (``ants_image/``, ``ants_label/``...)."""
+    folder = Path(root) / split
+    if not all((folder / f"{c}_{kind}").is_dir() for c in CLASSES for kind in ("image", "label")):
+        raise _missing(folder, Path(root))
+    return folder
+
+
+def image_files(folder: Path) -> list[Path]:
+    """The images in ``folder``, sorted by name (os.listdir's order differs between systems)."""
+    return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+
+
+# --------------------------------------------------------------------------------------------
+# Checking a tree, real or generated.
+
+def tree_problem(folder: Path, counts: dict = REAL_COUNTS) -> str | None:
+    """None when ``folder`` (a hymenoptera_data/) has exactly ``counts`` images per class."""
+    for split, per_class in counts.items():
+        for name, expected in per_class.items():
+            sub = folder / split / name
+            found = len(image_files(sub)) if sub.is_dir() else 0
+            if found != expected:
+                return f"{split}/{name} has {found} images, expected {expected}"
+    return None
+
+
+def _zip_problem(path: Path) -> str | None:
+    """None when every member of the zip reads back with the right CRC."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            bad = archive.testzip()
+    except (zipfile.BadZipFile, OSError, EOFError) as err:
+        return f"not a readable zip file ({err})"
+    return f"member {bad} is corrupt" if bad else None
+
+
+def hymenoptera_is_real(root: str | os.PathLike) -> bool:
+    """True when ``<root>/hymenoptera_data`` is the complete real data set."""
+    folder = Path(root) / HYMENOPTERA_DIR
+    return folder.is_dir() and not is_synthetic(folder) and tree_problem(folder) is None
+
+
+def prepare_real_hymenoptera(root: str | os.PathLike) -> tuple[Path, str]:
+    """Make ``<root>/hymenoptera_data`` the real data set: kept if already complete, else from
+    ``<root>/hymenoptera_data.zip`` (placed by hand or downloaded). Raises DownloadFailed."""
+    root = Path(root)
+    folder = root / HYMENOPTERA_DIR
+    if hymenoptera_is_real(root):
+        return folder, "already there, contents checked"
+    archive, how = fetch_archive(root, HYMENOPTERA_URL, HYMENOPTERA_ARCHIVE, HYMENOPTERA_MD5,
+                                 looks_valid=_zip_problem)
+    extract_verified(archive, root, HYMENOPTERA_DIR, tree_problem)
+    return folder, f"{how} {HYMENOPTERA_ARCHIVE}, CRCs and contents checked, unpacked"
+
+
+# --------------------------------------------------------------------------------------------
+# The course's layout, derived from hymenoptera_data/.
+
+def _marker(folder: Path) -> str | None:
+    marker = folder / SYNTHETIC_MARKER
+    return marker.read_text(encoding="utf-8") if marker.is_file() else None
+
+
+def _layout_matches(source_root: Path, split: str, split_dir: Path) -> bool:
+    """True when ``split_dir`` already is the course layout of ``source_root/split``."""
+    if _marker(source_root) != _marker(split_dir):
+        return False
+    for name in CLASSES:
+        images, labels = split_dir / f"{name}_image", split_dir / f"{name}_label"
+        if not (images.is_dir() and labels.is_dir()):
+            return False
+        wanted = [p.name for p in image_files(source_root / split / name)]
+        if [p.name for p in image_files(images)] != wanted or \
+                len(list(labels.glob("*.txt"))) != len(wanted):
+            return False
+    return True
+
+
+def derive_course_layout(root: str | os.PathLike) -> list[tuple[Path, str]]:
+    """Write ``<root>/{train,val}/{ants,bees}_{image,label}/`` from ``<root>/hymenoptera_data``.
+
+    Each split is built in a temporary folder and renamed into place. A course layout that is
+    already up to date is kept; one made from real data is never replaced by a stand-in.
+    """
+    root = Path(root)
+    source_root = root / HYMENOPTERA_DIR
+    done = []
+    for split in SPLITS:
+        source, target = source_root / split, root / split
+        if target.is_dir() and _layout_matches(source_root, split, target):
+            done.append((target, "kept (up to date)"))
+            continue
+        if target.is_dir() and not is_synthetic(target) and is_synthetic(source_root):
+            done.append((target, "real data kept (stand-ins never replace real data)"))
+            continue
+        tmp = Path(tempfile.mkdtemp(prefix=f".{split}.", suffix=".tmp", dir=root))
+        try:
+            for name in CLASSES:
+                images, labels = tmp / f"{name}_image", tmp / f"{name}_label"
+                images.mkdir()
+                labels.mkdir()
+                for image in image_files(source / name):
+                    shutil.copyfile(image, images / image.name)
+                    (labels / f"{image.stem}.txt").write_text(name, encoding="utf-8")
+            if is_synthetic(source_root):
+                shutil.copyfile(source_root / SYNTHETIC_MARKER, tmp / SYNTHETIC_MARKER)
+            remove_tree(target)
+            os.replace(tmp, target)
+        finally:
+            remove_tree(tmp)
+        done.append((target, "written"))
+    return done
+
+
+# --------------------------------------------------------------------------------------------
+# Generated stand-in: ants are dark three-part bodies with legs on soil and leaves; bees are
+# yellow-and-black striped bodies with pale wings on bright flowers. Sizes vary like the real set.
+
+_ANT_BACKGROUNDS = [(86, 120, 60), (120, 96, 64), (70, 90, 50), (150, 130, 100), (60, 80, 70)]
+_BEE_BACKGROUNDS = [(230, 150, 200), (250, 230, 120), (170, 140, 230), (140, 200, 250),
+                    (250, 190, 150)]
+_ANT_COLOURS = [(20, 15, 10), (90, 30, 15), (45, 30, 20), (130, 45, 20)]
+
+
+def _jitter(rng: np.random.Generator, colour, spread: int = 30) -> tuple[int, int, int]:
+    return tuple(int(np.clip(c + rng.integers(-spread, spread + 1), 0, 255)) for c in colour)
+
+
+def _background(rng, size, palette) -> Image.Image:
+    """A vertical gradient between two colours of the class's palette, plus a few blobs."""
+    width, height = size
+    top = np.array(_jitter(rng, palette[rng.integers(len(palette))]), np.float32)
+    bottom = np.array(_jitter(rng, palette[rng.integers(len(palette))]), np.float32)
+    t = np.linspace(0, 1, height, dtype=np.float32)[:, None, None]
+    column = (top * (1 - t) + bottom * t).astype(np.uint8)
+    image = Image.fromarray(np.ascontiguousarray(np.broadcast_to(column, (height, width, 3))))
+    draw = ImageDraw.Draw(image)
+    for _ in range(int(rng.integers(3, 8))):
+        r = int(rng.uniform(0.05, 0.2) * min(size))
+        x, y = int(rng.integers(0, width)), int(rng.integers(0, height))
+        draw.ellipse((x - r, y - r, x + r, y + r),
+                     fill=_jitter(rng, palette[rng.integers(len(palette))], 50))
+    return image
+
+
+def _draw_ant(draw, rng, cx, cy, s) -> None:
+    colour = _jitter(rng, _ANT_COLOURS[rng.integers(len(_ANT_COLOURS))], 10)
+    for dx in (-1.2, 1.2):  # legs first, so the body covers their roots
+        for dy in (-1, 1):
+            draw.line((cx + dx * 0.3 * s, cy, cx + dx * 0.6 * s, cy + dy * 0.7 * s),
+                      fill=colour, width=max(1, int(s * 0.06)))
+    draw.line((cx, cy, cx, cy + 0.8 * s), fill=colour, width=max(1, int(s * 0.06)))
+    draw.line((cx, cy, cx, cy - 0.8 * s), fill=colour, width=max(1, int(s * 0.06)))
+    for offset, rx, ry in ((-1.1, 0.3, 0.25), (-0.35, 0.35, 0.2), (0.7, 0.65, 0.4)):
+        x = cx + offset * s
+        draw.ellipse((x - rx * s, cy - ry * s, x + rx * s, cy + ry * s), fill=colour)
+    for dy in (-1, 1):  # antennae
+        draw.line((cx - 1.3 * s, cy, cx - 1.7 * s, cy + dy * 0.5 * s), fill=colour,
+                  width=max(1, int(s * 0.04)))
+
+
+def _draw_bee(draw, rng, cx, cy, s) -> None:
+    for dx in (-0.3, 0.3):  # pale wings behind the body
+        draw.ellipse((cx + dx * s - 0.35 * s, cy - 1.0 * s, cx + dx * s + 0.35 * s, cy - 0.1 * s),
+                     fill=_jitter(rng, (225, 235, 245), 15))
+    yellow, black = _jitter(rng, (240, 190, 30), 15), (25, 20, 10)
+    for i, x in enumerate(np.linspace(cx - 0.9 * s, cx + 0.9 * s, 7)):
+        r = s * (0.45 - 0.05 * abs(i - 3))
+        draw.ellipse((x - r, cy - r, x + r, cy + r), fill=black if i % 2 else yellow)
+    draw.ellipse((cx - 1.35 * s, cy - 0.25 * s, cx - 0.85 * s, cy + 0.25 * s), fill=black)
+
+
+def _stand_in_image(rng, name: str, size: tuple[int, int]) -> Image.Image:
+    """One RGB picture of class ``name`` (ants or bees) with ``size`` = (width, height)."""
+    image = _background(rng, size, _ANT_BACKGROUNDS if name == "ants" else _BEE_BACKGROUNDS)
+    draw = ImageDraw.Draw(image)
+    s = rng.uniform(0.12, 0.22) * min(size)
+    cx = rng.uniform(0.3, 0.7) * size[0]
+    cy = rng.uniform(0.35, 0.65) * size[1]
+    (_draw_ant if name == "ants" else _draw_bee)(draw, rng, cx, cy, s)
+    return image
+
+
+def _not_found_gif() -> Image.Image:
+    """A small palette-mode ("P") placeholder like the real set's imageNotFound.gif."""
+    image = Image.new("RGB", (160, 120), (235, 235, 235))
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((10, 10, 150, 110), outline=(160, 160, 160), width=3)
+    draw.line((10, 10, 150, 110), fill=(200, 60, 60), width=3)
+    draw.line((10, 110, 150, 10), fill=(200, 60, 60), width=3)
+    draw.text((30, 52), "image not found", fill=(60, 60, 60))
+    return image.convert("P", palette=Image.Palette.ADAPTIVE, colors=16)
+
+
+def _sizes(rng, n: int, quick: bool) -> list[tuple[int, int]]:
+    """Mostly 190-800 px wide, a few large ones up to 2600 px (fewer and smaller with quick)."""
+    sizes = []
+    for _ in range(n):
+        large = not quick and rng.random() < 0.04
+        width = int(rng.integers(1000, 2601) if large else rng.integers(190, 401 if quick else 801))
+        sizes.append((width, int(width * rng.uniform(0.62, 1.0))))
+    return sizes
+
+
+def _stand_in_names(rng, split: str, name: str, n: int) -> list[str]:
+    """File names like the real set's (flickr-style ids); train/ants ends with the GIF and four
+    word-named files, so the GIF is sorted index n-5 (119 of 124, as in the real set)."""
+    ids = sorted({f"{rng.integers(10**8, 10**10)}_{rng.integers(16**9, 16**10):010x}"
+                  for _ in range(n + 10)})
+    if split == "train" and name == "ants":
+        words = ["swiss-army-ant", "trap-jaw-ant-insect-bg", "weaver-ant", "wood-ant"]
+        return [f"{i}.jpg" for i in ids[:n - 5]] + [ERROR_IMAGE] + [f"{w}.jpg" for w in words]
+    names = [f"{i}.jpg" for i in ids[:n]]
+    if split == "train" and name == "bees":  # the real set has one picture named .jpeg
+        names[-1] = names[-1][:-4] + ".jpeg"
+    return names
+
+
+def stand_in_name(quick: bool) -> str:
+    """How the hymenoptera marker describes a stand-in of this size."""
+    counts = QUICK_COUNTS if quick else REAL_COUNTS
+    text = ", ".join(f"{s} {c} {n}" for s, per in counts.items() for c, n in per.items())
+    return f"hymenoptera_data ({'quick' if quick else 'full'} size: {text})"
+
+
+def write_synthetic_hymenoptera_tree(folder: Path, quick: bool, seed: int) -> Path:
+    """Write a stand-in ``hymenoptera_data`` tree into ``folder`` (must not exist yet)."""
+    counts = QUICK_COUNTS if quick else REAL_COUNTS
+    for split_index, split in enumerate(SPLITS):
+        for class_index, name in enumerate(CLASSES):
+            rng = np.random.default_rng([seed, split_index, class_index])
+            n = counts[split][name]
+            sub = folder / split / name
+            sub.mkdir(parents=True)
+            names = _stand_in_names(rng, split, name, n)
+            for i, (file_name, size) in enumerate(zip(names, _sizes(rng, n, quick))):
+                if file_name == ERROR_IMAGE:
+                    _not_found_gif().save(sub / file_name)
+                    continue
+                if split == "train" and name == "ants" and i == 0:
+                    size = (768, 512)  # like the real first ant, so the course's crops fit
+                _stand_in_image(rng, name, size).save(sub / file_name, quality=85)
+    write_marker(folder, stand_in_name(quick), seed)
+    return folder
+
+
+def ensure_synthetic_hymenoptera(root: str | os.PathLike, quick: bool = False,
+                                 seed: int = 0) -> list[tuple[Path, str]]:
+    """Stand-ins for both layouts in ``root``: reused when the same seed and size are there,
+    never written over the real data. Returns [(folder, what happened)]."""
+    root = Path(root)
+    folder = root / HYMENOPTERA_DIR
+    if folder.is_dir() and not is_synthetic(folder) and any(folder.iterdir()):
+        status = "real data kept (stand-ins never replace real data)"
+    elif marker_matches(folder, stand_in_name(quick), seed) and \
+            tree_problem(folder, QUICK_COUNTS if quick else REAL_COUNTS) is None:
+        status = "stand-in reused"
+    else:
+        root.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{HYMENOPTERA_DIR}.", suffix=".tmp", dir=root))
+        try:
+            write_synthetic_hymenoptera_tree(tmp / HYMENOPTERA_DIR, quick, seed)
+            remove_tree(folder)
+            os.replace(tmp / HYMENOPTERA_DIR, folder)
+        finally:
+            remove_tree(tmp)
+        status = "stand-in written"
+    return [(folder, status), *derive_course_layout(root)]
+
+
+def write_synthetic_hymenoptera(root: str | os.PathLike, quick: bool = True, seed: int = 0) -> Path:
+    """Both layouts of the stand-in in ``root`` (the tests' fixture); returns hymenoptera_data."""
+    ensure_synthetic_hymenoptera(root, quick=quick, seed=seed)
+    return Path(root) / HYMENOPTERA_DIR
+
+
+__all__ = ["CLASSES", "DownloadFailed", "ERROR_IMAGE", "HYMENOPTERA_ARCHIVE", "HYMENOPTERA_DIR",
+           "HYMENOPTERA_URL", "QUICK_COUNTS", "REAL_COUNTS", "SPLITS", "course_dir",
+           "derive_course_layout", "ensure_synthetic_hymenoptera", "hymenoptera_dir",
+           "image_files", "prepare_real_hymenoptera", "write_synthetic_hymenoptera"]
