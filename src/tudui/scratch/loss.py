@@ -42,7 +42,8 @@ def log_softmax_backward(grad_out: torch.Tensor, x: torch.Tensor) -> torch.Tenso
 
 def cross_entropy(logits: torch.Tensor, target: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
     """Same as ``nn.CrossEntropyLoss(reduction=...)(logits, target)``: logits [N, K], target [N]."""
-    picked = log_softmax(logits)[torch.arange(len(target)), target]     # log p(true class)
+    rows = torch.arange(len(target), device=logits.device)
+    picked = log_softmax(logits)[rows, target]                          # log p(true class)
     losses = -picked
     return losses.mean() if reduction == "mean" else losses.sum()
 
@@ -51,7 +52,7 @@ def cross_entropy_backward(logits: torch.Tensor, target: torch.Tensor,
                            reduction: str = "mean") -> torch.Tensor:
     """d(loss)/d(logits) = (softmax - one_hot(target)) [/ N for the mean]."""
     grad = torch.exp(log_softmax(logits))
-    grad[torch.arange(len(target)), target] -= 1
+    grad[torch.arange(len(target), device=logits.device), target] -= 1   # minus the one-hot
     return grad / len(target) if reduction == "mean" else grad
 
 

@@ -101,7 +101,7 @@ class Tudui:
         return {key: value.clone() for key, value in self.params.items()}
 
     def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
-        """Load weights saved from either version; keys and shapes must match exactly."""
+        """Load weights saved from either version (keys and shapes must match; dtype is kept)."""
         if set(state) != set(self.params):
             raise KeyError(f"state_dict keys differ: missing {sorted(set(self.params) - set(state))}, "
                            f"unexpected {sorted(set(state) - set(self.params))}")
@@ -109,7 +109,7 @@ class Tudui:
             if value.shape != self.params[key].shape:
                 raise ValueError(f"{key}: shape {tuple(value.shape)}, expected "
                                  f"{tuple(self.params[key].shape)}")
-            self.params[key] = value.detach().clone().to(self.params[key].dtype)
+            self.params[key] = value.detach().clone()
 
     def to(self, dtype_or_device) -> Tudui:
         """Move/cast every weight (e.g. ``.to(torch.float64)`` for gradient checks)."""

@@ -78,8 +78,8 @@ def max_pool2d_backward(grad_out: torch.Tensor, x: torch.Tensor, kernel_size, st
     first_max = win.argmax(-1)                                            # [N, C, OH, OW]
     oh, ow = first_max.shape[-2:]
     # Window (y, x), position t inside it  ->  padded pixel (y*sh + t // kw, x*sw + t % kw).
-    rows = torch.arange(oh).reshape(oh, 1) * stride[0] + first_max // kernel[1]
-    cols = torch.arange(ow).reshape(1, ow) * stride[1] + first_max % kernel[1]
+    rows = torch.arange(oh, device=x.device).reshape(oh, 1) * stride[0] + first_max // kernel[1]
+    cols = torch.arange(ow, device=x.device).reshape(1, ow) * stride[1] + first_max % kernel[1]
     where = (rows * wp + cols).flatten(-2)                                # [N, C, OH*OW]
     grad_plane = grad_out.new_zeros(*x.shape[:-2], hp * wp)
     grad_plane.scatter_add_(-1, where, grad_out.flatten(-2))              # winners add up
