@@ -1,0 +1,88 @@
+"""DataLoader 的使用 / Using DataLoader — P15
+
+视频 / Video: https://www.bilibili.com/video/BV1hE411t7RN?p=15 (P15)
+
+你将学到 / What you learn:
+- DataLoader 每次从数据集里取 batch_size 张，打包成 imgs [64,3,32,32] 和 targets [64]。
+  DataLoader takes batch_size items at a time and stacks them: imgs [64,3,32,32], targets [64].
+- shuffle=True：每个 epoch 顺序都不同；drop_last=True：最后不满 64 张的一批被丢掉
+  （10000 张 -> 156 批，而不是 157 批）。
+  shuffle=True gives a new order every epoch; drop_last=True drops the last incomplete batch
+  (10000 images -> 156 batches instead of 157).
+- num_workers=0：在主进程里读数据。Windows 上大于 0 时脚本必须有
+  `if __name__ == "__main__":`，否则会报 BrokenPipeError / 无限重新启动。
+  num_workers=0 loads in the main process. On Windows, more workers need the
+  `if __name__ == "__main__":` guard, or you get a BrokenPipeError.
+
+运行 / Run:   python src/15_dataloader.py [--batch-size 64] [--no-shuffle] [--no-drop-last]
+TensorBoard:  tensorboard --logdir logs  ->  IMAGES "Epoch: 0" and "Epoch: 1", one step per
+              batch (64 images each); compare the two epochs to see the shuffle.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import torchvision
+from torch.utils.data import DataLoader
+
+from tudui.cli import lesson_parser
+from tudui.data import cifar10, cifar10_is_synthetic, synthetic_banner
+from tudui.errors import friendly_errors
+from tudui.paths import lesson_name
+from tudui.seeding import seed_everything
+from tudui.tb import make_writer
+
+BATCH_SIZE = 64
+EPOCHS = 2
+
+
+@friendly_errors
+def main(argv=None) -> dict:
+    parser = lesson_parser(__doc__)
+    parser.add_argument("--batch-size", type=int, default=BATCH_SIZE)
+    parser.add_argument("--epochs", type=int, default=EPOCHS)
+    parser.add_argument("--shuffle", action=argparse.BooleanOptionalAction, default=True)
+    parser.add_argument("--drop-last", action=argparse.BooleanOptionalAction, default=True)
+    parser.add_argument("--num-workers", type=int, default=0,
+                        help="0 = load in the main process (the safe choice on Windows)")
+    args = parser.parse_args(argv)
+    generator = seed_everything(args.seed)  # the same --seed, the same shuffled order
+
+    test_data = cifar10(args.data_root, train=False,
+                        transform=torchvision.transforms.ToTensor(), quick=args.quick)
+    if cifar10_is_synthetic(args.data_root):
+        print(synthetic_banner("CIFAR-10"))
+    test_loader = DataLoader(dataset=test_data, batch_size=args.batch_size, shuffle=args.shuffle,
+                             num_workers=args.num_workers, drop_last=args.drop_last,
+                             generator=generator)
+    img, target = test_data[0]
+    print("test_data[0]:", tuple(img.shape), target)
+    print(f"{len(test_data)} 张图片, batch_size={args.batch_size}, drop_last={args.drop_last} "
+          f"-> {len(test_loader)} 批 / batches per epoch")
+
+    writer = make_writer(lesson_name(__file__), args.log_dir)
+    steps, first_targets, last_shape = [], [], None
+    try:
+        for epoch in range(args.epochs):
+            step = 0
+            for data in test_loader:
+                imgs, targets = data
+                if step == 0:
+                    first_targets.append(targets.tolist())
+                    print(f"epoch {epoch} 第一批 / first batch: imgs {tuple(imgs.shape)}, "
+                          f"targets[:8] {targets[:8].tolist()}")
+                writer.add_images(f"Epoch: {epoch}", imgs, step)
+                last_shape = tuple(imgs.shape)
+                step += 1
+            steps.append(step)
+    finally:
+        writer.close()
+    print(f"每个 epoch 的步数 / steps per epoch: {steps}; 最后一批 / last batch {last_shape}")
+    return {"log_dir": writer.log_dir, "dataset_size": len(test_data), "steps": steps,
+            "batches": len(test_loader), "first_targets": first_targets,
+            "last_shape": last_shape, "img_shape": tuple(img.shape), "target": target}
+
+
+if __name__ == "__main__":
+    main()
