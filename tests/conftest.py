@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tudui.data import write_synthetic_cifar10
+from tudui.hymenoptera import write_synthetic_hymenoptera
 from tudui.paths import SRC_DIR
 
 TEST_CIFAR_TRAIN, TEST_CIFAR_TEST = 1000, 500
@@ -49,6 +50,8 @@ def data_root(tmp_path_factory) -> Path:
     """A data root holding small, deterministic stand-ins of every data set the lessons use."""
     root = tmp_path_factory.mktemp("dataset")
     write_synthetic_cifar10(root, TEST_CIFAR_TRAIN, TEST_CIFAR_TEST, seed=0)
+    # ants/bees in both layouts (hymenoptera_data/ and the course's train/, val/), quick size
+    write_synthetic_hymenoptera(root, quick=True, seed=0)
     return root
 
 
