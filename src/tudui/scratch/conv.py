@@ -5,15 +5,15 @@ Forward. Every output pixel is a dot product between the kernel and the patch of
     out[n, o, y, x] = bias[o] + sum_{c,i,j} weight[o, c, i, j] * xp[n, c, y*sh + i, x*sw + j]
 
 where ``xp`` is the input with ``padding`` zeros around it. "im2col" first cuts every patch out
-(``Tensor.unfold`` does it without copying: a view of shape [N, C, OH, OW, kh, kw]), so the whole
-convolution becomes a single matrix product of patches [N*OH*OW, C*kh*kw] with the flattened
-kernels [C*kh*kw, O]. The output size is OH = (H + 2*ph - kh) // sh + 1 (same for the width).
+(``Tensor.unfold``) and stands each one up as a column: cols [N, C*kh*kw, OH*OW]. Then the whole
+convolution is one matrix product, kernels [O, C*kh*kw] @ cols -> [N, O, OH*OW], which is the
+output once reshaped. The output size is OH = (H + 2*ph - kh) // sh + 1 (same for the width).
 
 Backward. The forward is linear in both ``weight`` and the patches, so with g = dL/d(out):
 
     dL/d(bias[o])     = sum_{n,y,x} g[n, o, y, x]
-    dL/d(weight)      = patches^T @ g                 (each kernel weight saw every patch)
-    dL/d(patches)     = g @ weight                    (each patch fed every output channel)
+    dL/d(weight)      = g @ cols^T, summed over n     (each kernel weight saw every patch)
+    dL/d(cols)        = weight^T @ g                  (each patch fed every output channel)
     dL/d(x)           = "col2im": add every patch's gradient back where the patch came from;
                         patches overlap when stride < kernel, so the contributions add up.
 """
@@ -38,11 +38,15 @@ def _pad(x: torch.Tensor, padding: tuple[int, int], value: float = 0.0) -> torch
     return out
 
 
-def _patches(x: torch.Tensor, kernel: tuple[int, int], stride: tuple[int, int],
-             padding: tuple[int, int]) -> torch.Tensor:
-    """im2col as a view: [N, C, H, W] -> [N, C, OH, OW, kh, kw], one kh x kw patch per output."""
-    xp = _pad(x, padding)
-    return xp.unfold(2, kernel[0], stride[0]).unfold(3, kernel[1], stride[1])
+def _im2col(x: torch.Tensor, kernel: tuple[int, int], stride: tuple[int, int],
+            padding: tuple[int, int]) -> tuple[torch.Tensor, int, int]:
+    """[N, C, H, W] -> columns [N, C*kh*kw, OH*OW]: column l is the patch under output pixel l.
+
+    ``unfold`` twice gives a view [N, C, OH, OW, kh, kw] (no copy); the reshape copies it once.
+    """
+    windows = _pad(x, padding).unfold(2, kernel[0], stride[0]).unfold(3, kernel[1], stride[1])
+    n, c, oh, ow, kh, kw = windows.shape
+    return windows.permute(0, 1, 4, 5, 2, 3).reshape(n, c * kh * kw, oh * ow), oh, ow
 
 
 def conv2d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None,
@@ -53,13 +57,11 @@ def conv2d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = No
     """
     stride, padding = _pair(stride), _pair(padding)
     out_channels, _, kh, kw = weight.shape
-    cols = _patches(x, (kh, kw), stride, padding)              # [N, C, OH, OW, kh, kw]
-    n, c, oh, ow = cols.shape[:4]
-    cols = cols.permute(0, 2, 3, 1, 4, 5).reshape(n * oh * ow, c * kh * kw)
-    out = cols @ weight.reshape(out_channels, -1).T            # [N*OH*OW, O]
+    cols, oh, ow = _im2col(x, (kh, kw), stride, padding)          # [N, C*kh*kw, OH*OW]
+    out = weight.reshape(out_channels, -1) @ cols                   # [N, O, OH*OW]
     if bias is not None:
-        out = out + bias
-    return out.reshape(n, oh, ow, out_channels).permute(0, 3, 1, 2)
+        out = out + bias.reshape(out_channels, 1)
+    return out.reshape(x.shape[0], out_channels, oh, ow)
 
 
 def conv2d_backward(grad_out: torch.Tensor, x: torch.Tensor, weight: torch.Tensor,
@@ -68,21 +70,21 @@ def conv2d_backward(grad_out: torch.Tensor, x: torch.Tensor, weight: torch.Tenso
     stride, padding = _pair(stride), _pair(padding)
     out_channels, c, kh, kw = weight.shape
     n, _, oh, ow = grad_out.shape
-    g = grad_out.permute(0, 2, 3, 1).reshape(n * oh * ow, out_channels)     # [N*OH*OW, O]
-    cols = _patches(x, (kh, kw), stride, padding)
-    cols = cols.permute(0, 2, 3, 1, 4, 5).reshape(n * oh * ow, c * kh * kw)
+    g = grad_out.reshape(n, out_channels, oh * ow)                   # [N, O, OH*OW]
+    cols, _, _ = _im2col(x, (kh, kw), stride, padding)               # [N, C*kh*kw, OH*OW]
 
-    grad_bias = g.sum(0)
-    grad_weight = (g.T @ cols).reshape(weight.shape)
-    grad_cols = (g @ weight.reshape(out_channels, -1)).reshape(n, oh, ow, c, kh, kw)
+    grad_bias = g.sum((0, 2))
+    grad_weight = (g @ cols.transpose(1, 2)).sum(0).reshape(weight.shape)
+    grad_cols = weight.reshape(out_channels, -1).T @ g               # [N, C*kh*kw, OH*OW]
 
     # col2im: kernel offset (i, j) of output (y, x) came from padded pixel (y*sh + i, x*sw + j).
+    # Laid out offset-first, each offset's gradients are one contiguous block (much faster).
+    grad_cols = grad_cols.reshape(n, c, kh, kw, oh, ow).permute(2, 3, 0, 1, 4, 5).contiguous()
     ph, pw = padding
     sh, sw = stride
     grad_xp = x.new_zeros(n, c, x.shape[2] + 2 * ph, x.shape[3] + 2 * pw)
     for i in range(kh):
         for j in range(kw):
-            grad_xp[:, :, i:i + sh * (oh - 1) + 1:sh, j:j + sw * (ow - 1) + 1:sw] += \
-                grad_cols[:, :, :, :, i, j].permute(0, 3, 1, 2)
+            grad_xp[:, :, i:i + sh * (oh - 1) + 1:sh, j:j + sw * (ow - 1) + 1:sw] += grad_cols[i, j]
     grad_x = grad_xp[:, :, ph:ph + x.shape[2], pw:pw + x.shape[3]]
     return grad_x, grad_weight, grad_bias
