@@ -82,9 +82,10 @@ def image_files(folder: Path) -> list[Path]:
 # --------------------------------------------------------------------------------------------
 # Checking a tree, real or generated.
 
-def tree_problem(folder: Path, counts: dict = REAL_COUNTS) -> str | None:
-    """None when ``folder`` (a hymenoptera_data/) has exactly ``counts`` images per class."""
-    for split, per_class in counts.items():
+def tree_problem(folder: Path, counts: dict | None = None) -> str | None:
+    """None when ``folder`` (a hymenoptera_data/) has exactly ``counts`` images per class
+    (default: the real set's)."""
+    for split, per_class in (counts or REAL_COUNTS).items():
         for name, expected in per_class.items():
             sub = folder / split / name
             found = len(image_files(sub)) if sub.is_dir() else 0

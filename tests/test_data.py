@@ -1,0 +1,253 @@
+"""The data layer and 00_prepare_data: stand-ins in the real formats, verified archives, offline
+failures that explain themselves, and real data that stand-ins never overwrite."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import tarfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torchvision
+from PIL import Image
+
+from conftest import load_lesson
+from tudui import data, hymenoptera
+from tudui.data import (
+    CIFAR10_CLASSES,
+    CIFAR10_DIR,
+    SYNTHETIC_MARKER,
+    DownloadFailed,
+    is_synthetic,
+    write_synthetic_cifar10,
+)
+from tudui.errors import CourseError
+from tudui.hymenoptera import (
+    ERROR_IMAGE,
+    HYMENOPTERA_ARCHIVE,
+    HYMENOPTERA_DIR,
+    QUICK_COUNTS,
+    ensure_synthetic_hymenoptera,
+    image_files,
+    prepare_real_hymenoptera,
+    write_synthetic_hymenoptera,
+)
+
+PREPARE = "00_prepare_data"
+
+
+def digest_tree(folder: Path) -> dict[str, str]:
+    """{relative path: sha1} of every file under ``folder``."""
+    return {str(p.relative_to(folder)): hashlib.sha1(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def leftovers(root: Path) -> list[str]:
+    """Temporary or partial files a failed step might have left behind."""
+    return [p.name for p in root.rglob("*") if p.name.endswith((".tmp", ".part"))]
+
+
+# ---------------------------------------------------------------- stand-ins
+
+def test_hymenoptera_stand_in_is_deterministic_and_has_the_real_quirks(tmp_path, data_root):
+    second = write_synthetic_hymenoptera(tmp_path / "again", quick=True, seed=0)
+    first_tree = digest_tree(data_root / HYMENOPTERA_DIR)
+    assert first_tree == digest_tree(second), "same seed, different bytes"
+    other = write_synthetic_hymenoptera(tmp_path / "other", quick=True, seed=1)
+    assert digest_tree(other) != first_tree
+
+    folder = data_root / HYMENOPTERA_DIR
+    for split, per_class in QUICK_COUNTS.items():
+        for name, n in per_class.items():
+            assert len(image_files(folder / split / name)) == n
+    ants = image_files(folder / "train" / "ants")
+    assert ants[len(ants) - 5].name == ERROR_IMAGE          # 119 of 124 in the full set
+    with Image.open(ants[len(ants) - 5]) as gif:
+        assert gif.format == "GIF" and gif.mode == "P"
+    assert [p.suffix for p in folder.rglob("*.jpeg")] == [".jpeg"]
+    sizes = []
+    for path in folder.rglob("*.jp*g"):
+        with Image.open(path) as img:
+            assert img.format == "JPEG" and img.mode == "RGB"
+            sizes.append(img.size[0])
+    assert min(sizes) >= 190 and max(sizes) - min(sizes) > 150  # varied sizes, like the real set
+    assert is_synthetic(folder)
+
+
+def test_course_layout_pairs_every_image_with_its_label_file(data_root):
+    for split in ("train", "val"):
+        split_dir = data_root / split
+        assert is_synthetic(split_dir)
+        for name in ("ants", "bees"):
+            images = image_files(split_dir / f"{name}_image")
+            source = image_files(data_root / HYMENOPTERA_DIR / split / name)
+            assert [p.name for p in images] == [p.name for p in source]
+            for image in images:
+                label = split_dir / f"{name}_label" / f"{image.stem}.txt"
+                assert label.read_text(encoding="utf-8") == name
+
+
+def test_stand_ins_are_told_apart_by_a_model_free_statistic(data_root):
+    # "Classes visibly different": bees are yellow/bright, ants dark on earthy colours.
+    def mean_colour(path):
+        with Image.open(path) as img:
+            return np.asarray(img.convert("RGB").resize((32, 32)), np.float32).mean((0, 1))
+
+    folder = data_root / HYMENOPTERA_DIR / "train"
+    ants = np.mean([mean_colour(p) for p in image_files(folder / "ants")], 0)
+    bees = np.mean([mean_colour(p) for p in image_files(folder / "bees")], 0)
+    assert bees.sum() > ants.sum() + 100
+
+
+def test_cifar_stand_in_is_deterministic_and_loads_with_torchvision(tmp_path, monkeypatch):
+    a = write_synthetic_cifar10(tmp_path / "a", 200, 100, seed=0)
+    b = write_synthetic_cifar10(tmp_path / "b", 200, 100, seed=0)
+    names = sorted(p.name for p in a.iterdir())
+    assert names == sorted(["data_batch_1", "data_batch_2", "data_batch_3", "data_batch_4",
+                            "data_batch_5", "test_batch", "batches.meta", SYNTHETIC_MARKER])
+    assert digest_tree(a) == digest_tree(b)
+    ours = data.CIFAR10(str(tmp_path / "a"), train=False, download=False)
+    # torchvision's own class, with only its md5 checks switched off, reads the same thing
+    monkeypatch.setattr(torchvision.datasets.cifar, "check_integrity", lambda *a, **k: True)
+    theirs = torchvision.datasets.CIFAR10(str(tmp_path / "a"), train=False, download=False)
+    assert theirs.classes == list(CIFAR10_CLASSES) == ours.classes
+    assert len(theirs) == 100 and np.array_equal(theirs.data, ours.data)
+    img, target = theirs[0]
+    assert img.size == (32, 32) and img.mode == "RGB" and 0 <= target < 10
+    train = torchvision.datasets.CIFAR10(str(tmp_path / "a"), train=True, download=False)
+    assert len(train) == 200 and sorted(set(train.targets)) == list(range(10))
+
+
+# ---------------------------------------------------------------- 00_prepare_data
+
+def test_prepare_without_network_explains_and_exits_2(tmp_path, capsys):
+    root = tmp_path / "dataset"
+    with pytest.raises(SystemExit) as info:
+        load_lesson(PREPARE).main(["--data-root", str(root)])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    for needed in (HYMENOPTERA_ARCHIVE, "cifar-10-python.tar.gz", "--synthetic", str(root),
+                   "https://download.pytorch.org/tutorial/hymenoptera_data.zip"):
+        assert needed in " ".join(err.split()), needed
+    assert "Traceback" not in err
+    assert list(root.iterdir()) == [], "a failed download must leave nothing behind"
+
+
+def test_prepare_synthetic_writes_reuses_and_reports(tmp_path, capsys):
+    root = tmp_path / "dataset"
+    prepare = load_lesson(PREPARE).main
+    result = prepare(["--data-root", str(root), "--synthetic", "--quick"])
+    assert result["hymenoptera_synthetic"] and result["cifar10_synthetic"]
+    out = capsys.readouterr().out
+    assert "synthetic stand-in" in out and str(root / CIFAR10_DIR) in out
+    assert set(result["folders"].values()) == {"stand-in written", "written"}
+    before = {p: p.stat().st_mtime_ns for p in root.rglob("*") if p.is_file()}
+
+    again = prepare(["--data-root", str(root), "--synthetic", "--quick"])
+    assert set(again["folders"].values()) == {"stand-in reused", "kept (up to date)"}
+    assert {p: p.stat().st_mtime_ns for p in root.rglob("*") if p.is_file()} == before
+
+    other_seed = prepare(["--data-root", str(root), "--synthetic", "--quick", "--seed", "1"])
+    assert "stand-in written" in other_seed["folders"].values()
+    assert leftovers(root) == []
+
+
+def test_stand_ins_never_overwrite_real_data(tmp_path):
+    root = tmp_path / "dataset"
+    write_synthetic_hymenoptera(root, quick=True)
+    for folder in (root / HYMENOPTERA_DIR, root / "train", root / "val"):
+        (folder / SYNTHETIC_MARKER).unlink()   # now it looks like real data
+    cifar = write_synthetic_cifar10(root, 50, 20)
+    (cifar / SYNTHETIC_MARKER).unlink()
+    before = digest_tree(root)
+    result = load_lesson(PREPARE).main(["--data-root", str(root), "--synthetic", "--quick"])
+    assert digest_tree(root) == before
+    assert all("real data kept" in how or how == "kept (up to date)"
+               for how in result["folders"].values())
+    assert not result["hymenoptera_synthetic"] and not result["cifar10_synthetic"]
+
+
+# ---------------------------------------------------------------- archives
+
+def zip_tree(tree_parent: Path, archive: Path) -> Path:
+    made = shutil.make_archive(str(archive.with_suffix("")), "zip", root_dir=tree_parent,
+                               base_dir=HYMENOPTERA_DIR)
+    return Path(made)
+
+
+@pytest.fixture
+def real_looking_zip(tmp_path, monkeypatch) -> Path:
+    """A hymenoptera_data.zip with the real structure (counts scaled down for speed)."""
+    source = write_synthetic_hymenoptera(tmp_path / "source", quick=True, seed=3)
+    (source / SYNTHETIC_MARKER).unlink()
+    monkeypatch.setattr(hymenoptera, "REAL_COUNTS", QUICK_COUNTS)
+    return zip_tree(source.parent, tmp_path / "made" / HYMENOPTERA_ARCHIVE)
+
+
+def test_a_manually_placed_archive_is_checked_used_and_replaces_stand_ins(tmp_path,
+                                                                          real_looking_zip):
+    root = tmp_path / "dataset"
+    ensure_synthetic_hymenoptera(root, quick=True, seed=0)   # offline stand-ins first...
+    shutil.copy(real_looking_zip, root / HYMENOPTERA_ARCHIVE)  # ...then the learner's copy
+    folder, how = prepare_real_hymenoptera(root)
+    assert how.startswith("found") and not is_synthetic(folder)
+    assert digest_tree(folder) == digest_tree(tmp_path / "source" / HYMENOPTERA_DIR)
+    layout = hymenoptera.derive_course_layout(root)
+    assert [how for _, how in layout] == ["written", "written"]
+    assert not is_synthetic(root / "train") and not is_synthetic(root / "val")
+    assert prepare_real_hymenoptera(root)[1] == "already there, contents checked"
+    assert leftovers(root) == []
+
+
+@pytest.mark.parametrize("damage", ["truncated", "wrong contents"])
+def test_a_corrupt_archive_is_rejected_and_leaves_nothing(tmp_path, real_looking_zip, damage,
+                                                          monkeypatch, capsys):
+    root = tmp_path / "dataset"
+    root.mkdir()
+    archive = root / HYMENOPTERA_ARCHIVE
+    if damage == "truncated":
+        archive.write_bytes(real_looking_zip.read_bytes()[: real_looking_zip.stat().st_size // 2])
+    else:  # a valid zip, but not the data set (a count is off)
+        shutil.copy(real_looking_zip, archive)
+        monkeypatch.setattr(hymenoptera, "REAL_COUNTS",
+                            {**QUICK_COUNTS, "val": {"ants": 11, "bees": 13}})
+    with pytest.raises(DownloadFailed) as info:
+        prepare_real_hymenoptera(root)
+    message = str(info.value)
+    assert "removed" in message and ("download" in message.lower())
+    assert not archive.exists() and not (root / HYMENOPTERA_DIR).exists()
+    assert sorted(p.name for p in root.iterdir()) == [], "nothing half-extracted"
+    if damage == "truncated":
+        assert "damaged or incomplete" in capsys.readouterr().out
+
+
+def test_cifar_archive_placed_by_hand_is_md5_checked_and_unpacked(tmp_path, monkeypatch):
+    source = write_synthetic_cifar10(tmp_path / "src", 50, 20)
+    (source / SYNTHETIC_MARKER).unlink()
+    archive = tmp_path / "dataset" / data.CIFAR10_ARCHIVE
+    archive.parent.mkdir()
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(source, arcname=CIFAR10_DIR)
+    md5 = hashlib.md5(archive.read_bytes()).hexdigest()
+    monkeypatch.setattr(data, "CIFAR10_MD5", md5)
+    monkeypatch.setattr(data, "_cifar_folder_problem", lambda folder: None)
+    write_synthetic_cifar10(archive.parent, 30, 10)          # a stand-in is there first
+    folder, how = data.prepare_real_cifar10(archive.parent)
+    assert how.startswith("found") and not is_synthetic(folder)
+    assert digest_tree(folder) == digest_tree(source)
+
+    monkeypatch.setattr(data, "CIFAR10_MD5", "0" * 32)  # now the same file no longer verifies
+    shutil.rmtree(folder)
+    with pytest.raises(DownloadFailed, match="md5"):
+        data.prepare_real_cifar10(archive.parent)
+    assert not archive.exists() and leftovers(archive.parent) == []
+
+
+def test_lessons_without_hymenoptera_say_what_to_run(tmp_path):
+    with pytest.raises(CourseError) as info:
+        hymenoptera.course_dir(tmp_path, "train")
+    assert "00_prepare_data.py" in info.value.en and "--synthetic" in info.value.en
+    with pytest.raises(CourseError, match="00_prepare_data.py"):
+        hymenoptera.hymenoptera_dir(tmp_path, "val")
