@@ -35,8 +35,6 @@ from tudui.hymenoptera import (
     write_synthetic_hymenoptera,
 )
 
-PREPARE = "00_prepare_data"
-
 
 def digest_tree(folder: Path) -> dict[str, str]:
     """{relative path: sha1} of every file under ``folder``."""
@@ -125,7 +123,7 @@ def test_cifar_stand_in_is_deterministic_and_loads_with_torchvision(tmp_path, mo
 def test_prepare_without_network_explains_and_exits_2(tmp_path, capsys):
     root = tmp_path / "dataset"
     with pytest.raises(SystemExit) as info:
-        load_lesson(PREPARE).main(["--data-root", str(root)])
+        load_lesson("00_prepare_data").main(["--data-root", str(root)])
     assert info.value.code == 2
     err = capsys.readouterr().err
     for needed in (HYMENOPTERA_ARCHIVE, "cifar-10-python.tar.gz", "--synthetic", str(root),
@@ -137,7 +135,7 @@ def test_prepare_without_network_explains_and_exits_2(tmp_path, capsys):
 
 def test_prepare_synthetic_writes_reuses_and_reports(tmp_path, capsys):
     root = tmp_path / "dataset"
-    prepare = load_lesson(PREPARE).main
+    prepare = load_lesson("00_prepare_data").main
     result = prepare(["--data-root", str(root), "--synthetic", "--quick"])
     assert result["hymenoptera_synthetic"] and result["cifar10_synthetic"]
     out = capsys.readouterr().out
@@ -162,7 +160,7 @@ def test_stand_ins_never_overwrite_real_data(tmp_path):
     cifar = write_synthetic_cifar10(root, 50, 20)
     (cifar / SYNTHETIC_MARKER).unlink()
     before = digest_tree(root)
-    result = load_lesson(PREPARE).main(["--data-root", str(root), "--synthetic", "--quick"])
+    result = load_lesson("00_prepare_data").main(["--data-root", str(root), "--synthetic", "--quick"])
     assert digest_tree(root) == before
     assert all("real data kept" in how or how == "kept (up to date)"
                for how in result["folders"].values())

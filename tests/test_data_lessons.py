@@ -1,0 +1,231 @@
+"""Lessons P6-P15: what each one teaches, checked on the stand-in data (no network)."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from conftest import TEST_CIFAR_TEST, TEST_CIFAR_TRAIN, load_lesson, read_events
+from tudui.data import CIFAR10_CLASSES, QUICK_TEST_SIZE, make_synthetic_cifar10_arrays
+from tudui.errors import CourseError
+from tudui.hymenoptera import ERROR_IMAGE, ensure_synthetic_hymenoptera
+
+
+@pytest.fixture(scope="module")
+def full_root(tmp_path_factory) -> Path:
+    """The ants/bees stand-in at the real set's size (124/121 train, 70/83 val)."""
+    root = tmp_path_factory.mktemp("full")
+    ensure_synthetic_hymenoptera(root, quick=False, seed=0)
+    return root
+
+
+# ---------------------------------------------------------------- 06 Dataset
+
+def test_06_both_dataset_forms_with_the_courses_numbers(full_root, tmp_path, capsys):
+    result = load_lesson("06_read_data").main(["--data-root", str(full_root),
+                                               "--log-dir", str(tmp_path)])
+    assert result["lengths"] == (124, 121, 245)
+    assert result["first_bee_index"] == 124 and result["first_bee_label"] == "bees"
+    assert result["label_of_last_ant"] == "ants"
+    assert result["error_index"] == 119 and result["error_name"] == ERROR_IMAGE
+    assert result["error_shape"][0] == 1 and result["fixed_shape"][0] == 3
+    assert result["error_shape"][1:] == result["fixed_shape"][1:]
+    assert "doesn't match the broadcast shape" in result["error_message"]
+    assert all(Path(img).stem == Path(label).stem for img, label in result["pairs"])
+    assert result["p7_length"] == 124 and result["first_item_label"] == "ants"
+    assert "124 121 245" in capsys.readouterr().out
+
+
+def test_06_on_the_quick_stand_in(run_lesson):
+    result = run_lesson("06_read_data")
+    ants, bees, total = result["lengths"]
+    assert total == ants + bees and result["first_bee_index"] == ants
+    assert result["error_index"] == ants - 5 and result["error_shape"][0] == 1
+
+
+def test_06_without_data_says_to_run_prepare(tmp_path):
+    main = load_lesson("06_read_data").main
+    with pytest.raises(CourseError, match="00_prepare_data.py"):
+        main.__wrapped__(["--data-root", str(tmp_path / "empty")])
+    with pytest.raises(SystemExit) as info:
+        main(["--data-root", str(tmp_path / "empty")])
+    assert info.value.code == 2
+
+
+# ---------------------------------------------------------------- 08 TensorBoard
+
+@pytest.fixture(scope="module")
+def tb_run(data_root, tmp_path_factory) -> tuple[Path, dict]:
+    """Lesson 08 run once, --quick, into its own log folder."""
+    logs = tmp_path_factory.mktemp("logs08")
+    result = load_lesson("08_tensorboard").main(["--data-root", str(data_root), "--log-dir",
+                                                 str(logs), "--device", "cpu", "--quick"])
+    return logs, result
+
+
+def test_08_writes_every_kind_of_summary(tb_run):
+    logs, result = tb_run
+    events = read_events(logs / "08_tensorboard")
+    assert events["scalars"]["y=2x"] == [(i, 2.0 * i) for i in range(100)]
+    assert events["images"]["test"] == [1, 2]
+    assert events["images"]["image_grid"] == [0]
+    assert events["histograms"]["normal"] == [0, 1, 2]
+    assert events["graph"]
+    assert "Cannot handle this data type" in result["hwc_error"]
+    assert result["image_shape"][2] == 3                      # (H, W, C)
+    projector = (logs / "08_tensorboard" / "projector_config.pbtxt").read_text()
+    assert "ants_vs_bees" in projector
+    tensors = next((logs / "08_tensorboard").rglob("tensors.tsv"))
+    assert len(tensors.read_text().splitlines()) == result["embedding_points"]
+    trace = json.loads(Path(result["trace"]).read_text())
+    assert any("conv" in str(e.get("name", "")) for e in trace["traceEvents"])
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _get_json(url: str):
+    with urllib.request.urlopen(url, timeout=5) as response:
+        return json.loads(response.read())
+
+
+def test_a_real_tensorboard_server_shows_the_lessons_tags(tb_run, tmp_path):
+    logs, _ = tb_run
+    exe = Path(sys.executable).with_name("tensorboard.exe" if sys.platform == "win32"
+                                         else "tensorboard")
+    if not exe.exists():
+        pytest.skip(f"no tensorboard next to {sys.executable}")
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    server_log = tmp_path / "tensorboard.log"
+    with open(server_log, "wb") as log:
+        proc = subprocess.Popen([str(exe), "--logdir", str(logs), "--host", "127.0.0.1",
+                                 "--port", str(port), "--load_fast", "false",
+                                 "--reload_interval", "1"], stdout=log, stderr=log)
+    try:
+        scalars = {}
+        for _ in range(600):  # at most ~2 minutes: the server starts, then loads the folder
+            try:
+                scalars = _get_json(f"{base}/data/plugin/scalars/tags")
+                if "y=2x" in scalars.get("08_tensorboard", {}):
+                    break
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                pass
+            try:
+                proc.wait(timeout=0.2)  # the polling interval; returns at once if it died
+                pytest.fail("tensorboard exited:\n" + server_log.read_text(errors="replace"))
+            except subprocess.TimeoutExpired:
+                pass
+        assert "y=2x" in scalars.get("08_tensorboard", {}), server_log.read_text()
+        images = _get_json(f"{base}/data/plugin/images/tags")["08_tensorboard"]
+        assert {"test", "image_grid"} <= set(images)
+        assert "08_tensorboard" in _get_json(f"{base}/data/runs")
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+# ---------------------------------------------------------------- 10 ToTensor, BGR
+
+def test_10_totensor_and_the_opencv_colour_swap(run_lesson, log_dir):
+    result = run_lesson("10_transforms")
+    tensor = result["tensor"]
+    assert result["tensor_shape"] == (3, 512, 768) and result["size"] == (768, 512)
+    assert tensor.dtype == torch.float32 and 0 <= tensor.min() and tensor.max() <= 1
+    assert result["bgr_is_flipped_rgb"]
+    assert result["diff_fixed"] < 0.01 < result["diff_bgr"]
+    assert torch.allclose(result["cv_tensor"].flip(0), tensor, atol=0.05)
+    events = read_events(log_dir / "10_transforms")
+    assert events["images"] == {"Tensor_img": [0], "PIL | OpenCV BGR | OpenCV fixed": [0]}
+
+
+# ---------------------------------------------------------------- 12 useful transforms
+
+def test_12_normalize_arithmetic_resize_compose_randomcrop(run_lesson, log_dir, capsys):
+    result = run_lesson("12_useful_transforms")
+    out = capsys.readouterr().out
+    assert "__call__ Hello zhangsan" in out and "hello lisi" in out
+    means_stds = [([0.5] * 3, [0.5] * 3), ([1, 3, 5], [3, 2, 1])]
+    for (before, after), (mean, std) in zip(result["normalized"], means_stds):
+        expected = [(b - m) / s for b, m, s in zip(before, mean, std)]
+        assert after == pytest.approx(expected, abs=1e-6)
+    pixel = result["tensor"][0][0][0].item()
+    assert result["normalized"][0][1][0] == pytest.approx(2 * pixel - 1, abs=1e-6)
+    assert result["resize_shape"] == (3, 512, 512)
+    assert result["compose_shape"] == (3, 512, 768)   # shorter side 512, aspect kept
+    assert result["crop_shapes"] == [(3, 512, 512)] * 10 and result["crops_differ"]
+    events = read_events(log_dir / "12_useful_transforms")["images"]
+    assert events == {"ToTensor": [0], "Normalize": [0, 1], "Resize": [0, 1],
+                      "RandomCrop": list(range(10))}
+
+
+def test_12_a_crop_larger_than_the_picture_is_explained(run_lesson, capsys):
+    with pytest.raises(SystemExit) as info:
+        run_lesson("12_useful_transforms", "--crop-size", "600", "5000")
+    assert info.value.code == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert "768x512" in err and "pad_if_needed" in err and "Traceback" not in err
+
+
+# ---------------------------------------------------------------- 14, 15 CIFAR-10
+
+def _stand_in_test_images():
+    images, labels = make_synthetic_cifar10_arrays(TEST_CIFAR_TRAIN + TEST_CIFAR_TEST, seed=0)
+    return images[TEST_CIFAR_TRAIN:], labels[TEST_CIFAR_TRAIN:]
+
+
+def test_14_cifar10_with_a_transform(run_lesson, log_dir):
+    result = run_lesson("14_dataset_transform")
+    images, labels = _stand_in_test_images()
+    assert result["classes"] == list(CIFAR10_CLASSES)
+    assert result["img_shape"] == (3, 32, 32) and result["target"] == labels[0]
+    assert result["class_name"] == CIFAR10_CLASSES[labels[0]]
+    expected = torch.from_numpy(images[0]).permute(2, 0, 1).float() / 255
+    assert torch.allclose(result["img"], expected)
+    assert result["lengths"][1] == min(QUICK_TEST_SIZE, TEST_CIFAR_TEST)
+    assert read_events(log_dir / "14_dataset_transform")["images"] == {"test_set": list(range(10))}
+
+
+def test_15_dataloader_batches_shuffle_and_drop_last(run_lesson, log_dir):
+    _, labels = _stand_in_test_images()
+    n = min(QUICK_TEST_SIZE, TEST_CIFAR_TEST)
+    result = run_lesson("15_dataloader")
+    assert result["dataset_size"] == n and result["steps"] == [n // 64] * 2
+    assert result["img_shape"] == (3, 32, 32) and result["target"] == labels[0]
+    first, second = result["first_targets"]
+    assert first != second and sorted(first) != first    # shuffled, and differently each epoch
+    events = read_events(log_dir / "15_dataloader")["images"]
+    assert events == {"Epoch: 0": list(range(n // 64)), "Epoch: 1": list(range(n // 64))}
+    assert run_lesson("15_dataloader")["first_targets"] == result["first_targets"]  # same seed
+
+    kept = run_lesson("15_dataloader", "--batch-size", "100", "--no-drop-last", "--no-shuffle",
+                      "--epochs", "1")
+    assert kept["steps"] == [-(-n // 100)] and kept["last_shape"] == (n % 100, 3, 32, 32)
+    assert kept["first_targets"] == [labels[:100].tolist()]
+    dropped = run_lesson("15_dataloader", "--batch-size", "100", "--epochs", "1")
+    assert dropped["steps"] == [n // 100] and dropped["last_shape"][0] == 100
+
+
+def test_15_without_cifar_is_a_clear_error(tmp_path, capsys):
+    with pytest.raises(SystemExit) as info:
+        load_lesson("15_dataloader").main(["--data-root", str(tmp_path), "--quick",
+                                           "--log-dir", str(tmp_path / "logs")])
+    assert info.value.code == 2
+    assert "--synthetic" in " ".join(capsys.readouterr().err.split())
+    assert not np.any([p.name.endswith(".part") for p in tmp_path.rglob("*")])
