@@ -34,12 +34,14 @@ def layer_shapes(model: nn.Module, example: torch.Tensor) -> list[dict]:
 
 
 def shape_table(rows: list[dict], input_shape: tuple) -> str:
-    """``layer_shapes`` rows as a fixed-width text table, starting with the input's shape."""
-    width = max([len(r["layer"]) for r in rows] + [len("layer / 层")])
-    lines = [f"{'name':<10} {'layer / 层':<{width}}  {'output shape / 输出形状':<24} params / 参数",
-             f"{'input':<10} {'':<{width}}  {str(list(input_shape)):<24} 0"]
+    """``layer_shapes`` rows as a text table (name, layer type, output shape, parameters).
+
+    Only the layer's type is shown: ``print(model)`` already shows each layer's settings.
+    """
+    lines = [f"{'name':<12} {'layer / 层':<12} {'output shape / 输出形状':<22} params / 参数",
+             f"{'input':<12} {'':<12} {str(list(input_shape)):<22} 0"]
     for r in rows:
-        lines.append(f"{r['name']:<10} {r['layer']:<{width}}  {str(list(r['shape'])):<24} "
-                     f"{r['params']:,}")
-    lines.append(f"{'total':<10} {'':<{width}}  {'':<24} {sum(r['params'] for r in rows):,}")
+        kind = r["layer"].split("(", 1)[0]
+        lines.append(f"{r['name']:<12} {kind:<12} {str(list(r['shape'])):<22} {r['params']:,}")
+    lines.append(f"{'total':<12} {'':<12} {'':<22} {sum(r['params'] for r in rows):,}")
     return "\n".join(lines)

@@ -1,0 +1,114 @@
+"""线性层及其他层 nn.Linear / The linear layer and the other layer families — P21
+
+视频 / Video: https://www.bilibili.com/video/BV1hE411t7RN?p=21 (P21)
+
+你将学到 / What you learn:
+- nn.Linear(in_features, out_features)：每个输出都是所有输入的加权和再加偏置 (y = xW^T + b)。
+  nn.Linear(in, out): every output is a weighted sum of all the inputs plus a bias (y = xW^T + b).
+- 课程把一整批 64 张图 torch.flatten 成 196608 (= 64*3*32*32) 个数，接 Linear(196608, 10)。
+  The course flattens a whole batch of 64 images into 196608 (= 64*3*32*32) values and feeds
+  Linear(196608, 10).
+- 为什么要 drop_last=True：测试集 10000 = 156*64 + 16，最后一批只有 16 张，展平后是
+  49152 个数，Linear(196608, 10) 接不上，会报错。drop_last=True 丢掉这不满的一批。
+  Why drop_last=True: the test set has 10000 = 156*64 + 16 images, so the last batch holds 16,
+  flattens to 49152 values and does not fit Linear(196608, 10): an error. drop_last drops it.
+- 真正的模型按"每张图"展平：nn.Flatten() 得 [64, 3072]，Linear(3072, 10) 得 [64, 10]，
+  任何 batch 大小都行，参数也少 64 倍。
+  Real models flatten per image: nn.Flatten() gives [64, 3072], Linear(3072, 10) gives [64, 10];
+  any batch size works, with 64 times fewer weights.
+- 其他层的一句话介绍（见最后的打印）/ One line on each of the other layer families (printed).
+
+运行 / Run:   python src/21_nn_linear.py            (--quick: the first 256 images only)
+TensorBoard:  本课不写日志 / this lesson writes no logs.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.utils.data import DataLoader
+
+from tudui.cli import lesson_parser
+from tudui.data import cifar10, cifar10_is_synthetic, synthetic_banner
+from tudui.device import pick_device
+from tudui.errors import friendly_errors
+from tudui.inspect_model import layer_shapes
+from tudui.seeding import seed_everything
+
+BATCH_SIZE = 64
+IMAGE_VALUES = 3 * 32 * 32                 # 3072 numbers in one CIFAR-10 image
+IN_FEATURES = BATCH_SIZE * IMAGE_VALUES    # 196608: the course flattens the whole batch
+OUT_FEATURES = 10
+OTHER_LAYERS = {
+    "Normalization (nn.BatchNorm2d)": "把每个通道调成均值 0 方差 1，训练更快更稳 / "
+                                      "rescales each channel to mean 0, variance 1: faster, steadier training",
+    "Dropout (nn.Dropout)": "训练时随机把一部分数置 0，防止过拟合 / zeroes random values while training "
+                            "against overfitting",
+    "Recurrent (nn.LSTM, nn.GRU)": "一步一步处理序列（文字、语音） / reads a sequence step by step (text, speech)",
+    "Transformer (nn.TransformerEncoderLayer)": "用注意力让序列里每个位置看到所有位置 / attention lets "
+                                                "every position see all the others",
+    "Embedding (nn.Embedding)": "把编号（如词的 id）变成可学习的向量 / turns ids (e.g. word ids) "
+                                "into learnable vectors",
+}
+
+
+@friendly_errors
+def main(argv=None) -> dict:
+    args = lesson_parser(__doc__).parse_args(argv)
+    seed_everything(args.seed)
+    device = pick_device(args.device)
+
+    dataset = cifar10(args.data_root, train=False, quick=args.quick)
+    if cifar10_is_synthetic(args.data_root):
+        print(synthetic_banner("CIFAR-10"))
+    full, leftover = divmod(len(dataset), BATCH_SIZE)
+    print(f"{len(dataset)} = {full}*{BATCH_SIZE} + {leftover}: drop_last=True 丢掉最后 {leftover} 张 / "
+          f"drops the last {leftover} image(s)")
+    dataloader = DataLoader(dataset, batch_size=BATCH_SIZE, drop_last=True)
+
+    linear1 = nn.Linear(IN_FEATURES, OUT_FEATURES).to(device)  # 1,966,090 parameters
+    batches = 0
+    with torch.no_grad():
+        for imgs, _targets in dataloader:
+            flat = torch.flatten(imgs.to(device))  # [64,3,32,32] -> [196608]: the batch is gone
+            output = linear1(flat)                 # [10]: ten numbers for 64 images together
+            batches += 1
+    print(f"{batches} 批 / batches: {list(imgs.shape)} -> flatten {list(flat.shape)} -> "
+          f"Linear {list(output.shape)}")
+
+    leftover_error = None
+    if leftover:  # what drop_last=False would have handed to linear1
+        last = torch.stack([dataset[i][0] for i in range(full * BATCH_SIZE, len(dataset))])
+        try:
+            linear1(torch.flatten(last.to(device)))
+        except RuntimeError as err:
+            leftover_error = str(err).splitlines()[0]
+        print(f"最后 {leftover} 张展平成 {last.numel()} 个数 / the last {leftover} flatten to "
+              f"{last.numel()} values -> {leftover_error}")
+
+    # The way real models do it: flatten each image, keep the batch dimension.
+    per_image = nn.Sequential(nn.Flatten(), nn.Linear(IMAGE_VALUES, OUT_FEATURES)).to(device)
+    per_image_shapes = [r["shape"] for r in layer_shapes(per_image, imgs.to(device))]
+    print(f"nn.Flatten + Linear({IMAGE_VALUES}, {OUT_FEATURES}): {list(imgs.shape)} -> "
+          + " -> ".join(str(list(s)) for s in per_image_shapes))
+    leftover_shape = None
+    if leftover:  # and the short last batch is no problem for it
+        leftover_shape = tuple(per_image(last.to(device)).shape)
+        print(f"最后一批也可以 / the short last batch works too: {list(last.shape)} -> "
+              f"{list(leftover_shape)}")
+    print(f"参数 / parameters: {sum(p.numel() for p in linear1.parameters()):,} vs "
+          f"{sum(p.numel() for p in per_image.parameters()):,}")
+
+    print("\n其他层 / other layer families (torch.nn 文档 / docs):")
+    for family, line in OTHER_LAYERS.items():
+        print(f"- {family}: {line}")
+
+    return {"dataset_size": len(dataset), "full_batches": full, "leftover": leftover,
+            "loader_batches": len(dataloader), "batches": batches,
+            "flat_shape": tuple(flat.shape), "linear_shape": tuple(output.shape),
+            "leftover_error": leftover_error, "per_image_shapes": per_image_shapes,
+            "per_image_leftover_shape": leftover_shape}
+
+
+if __name__ == "__main__":
+    main()

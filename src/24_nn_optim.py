@@ -1,0 +1,91 @@
+"""优化器 torch.optim / Optimizers: SGD makes the loss fall — P24
+
+视频 / Video: https://www.bilibili.com/video/BV1hE411t7RN?p=24 (P24)
+
+你将学到 / What you learn:
+- 优化器用 backward() 算出的梯度更新参数：optim = torch.optim.SGD(tudui.parameters(), lr=0.01)。
+  An optimizer uses the gradients from backward() to update the parameters.
+- 每一步三件事：optim.zero_grad() 清掉上一步的梯度（否则会累加），result_loss.backward()
+  算新梯度，optim.step() 更新参数。
+  Each step does three things: zero_grad() clears the last step's gradients (they would add
+  up), backward() computes new ones, step() updates the parameters.
+- 课程在 CIFAR-10 测试集上、batch_size=1、跑 20 轮，打印每轮的 running_loss（所有 loss 之和），
+  它一轮比一轮小。
+  The course runs batch size 1 over the CIFAR-10 test set for 20 epochs and prints each
+  epoch's running_loss (the sum of all losses): it falls from epoch to epoch.
+- running_loss 要加 result_loss.item()（一个 Python 数）。课程写 running_loss + result_loss，
+  这样会把每一步的计算图都挂在 running_loss 上，内存越用越多。
+  Add result_loss.item() (a plain number). The course added the tensor itself, which keeps
+  every step's graph attached to running_loss, so memory keeps growing.
+
+运行 / Run:   python src/24_nn_optim.py             (课程设置 / the course's settings: 10000
+              images x 20 epochs, several minutes on a CPU)
+              python src/24_nn_optim.py --quick     (100 images x 3 epochs, seconds)
+TensorBoard:  tensorboard --logdir logs  ->  SCALARS: "running_loss" (one point per epoch).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, Subset
+from tqdm.auto import tqdm
+
+from tudui.cli import lesson_parser
+from tudui.data import cifar10, cifar10_is_synthetic, synthetic_banner
+from tudui.device import pick_device
+from tudui.errors import friendly_errors
+from tudui.models import Tudui
+from tudui.paths import lesson_name
+from tudui.seeding import seed_everything
+from tudui.tb import make_writer
+
+LEARNING_RATE = 0.01
+BATCH_SIZE = 1
+EPOCHS = 20
+QUICK_IMAGES, QUICK_EPOCHS = 100, 3
+
+
+@friendly_errors
+def main(argv=None) -> dict:
+    parser = lesson_parser(__doc__)
+    parser.add_argument("--epochs", type=int, default=None,
+                        help=f"passes over the data (default: {EPOCHS}, with --quick {QUICK_EPOCHS})")
+    args = parser.parse_args(argv)
+    epochs = args.epochs or (QUICK_EPOCHS if args.quick else EPOCHS)
+    seed_everything(args.seed)
+    device = pick_device(args.device)
+
+    dataset = cifar10(args.data_root, train=False, quick=args.quick)
+    if cifar10_is_synthetic(args.data_root):
+        print(synthetic_banner("CIFAR-10"))
+    if args.quick:
+        dataset = Subset(dataset, range(min(QUICK_IMAGES, len(dataset))))
+    dataloader = DataLoader(dataset, batch_size=BATCH_SIZE)  # no shuffle, as in the course
+
+    tudui = Tudui().to(device)
+    loss = nn.CrossEntropyLoss()
+    optim = torch.optim.SGD(tudui.parameters(), lr=LEARNING_RATE)
+    writer = make_writer(lesson_name(__file__), args.log_dir)
+    running_losses = []
+    try:
+        for epoch in range(epochs):
+            running_loss = 0.0
+            for imgs, targets in tqdm(dataloader, desc=f"epoch {epoch}", leave=False, disable=None):
+                outputs = tudui(imgs.to(device))
+                result_loss = loss(outputs, targets.to(device))
+                optim.zero_grad()
+                result_loss.backward()
+                optim.step()
+                running_loss = running_loss + result_loss.item()  # a float: the graph can go
+            print(f"epoch {epoch}: running_loss = {running_loss:.4f}")
+            writer.add_scalar("running_loss", running_loss, epoch)
+            running_losses.append(running_loss)
+    finally:
+        writer.close()
+    return {"running_losses": running_losses, "images": len(dataset), "epochs": epochs,
+            "log_dir": writer.log_dir}
+
+
+if __name__ == "__main__":
+    main()
