@@ -43,6 +43,7 @@ from tudui.models import Tudui
 from tudui.seeding import seed_everything
 
 BATCH_SIZE = 64
+QUICK_BATCH_SIZE = 16   # --quick: a smaller batch, the same comparison
 
 
 def autograd_gradients(model: Tudui, images, targets) -> tuple[float, list, dict]:
@@ -69,7 +70,8 @@ def main(argv=None) -> dict:
     dataset = cifar10(args.data_root, train=True, quick=args.quick)
     if cifar10_is_synthetic(args.data_root):
         print(synthetic_banner("CIFAR-10"))
-    images, targets = next(iter(DataLoader(dataset, batch_size=BATCH_SIZE)))
+    batch_size = QUICK_BATCH_SIZE if args.quick else BATCH_SIZE
+    images, targets = next(iter(DataLoader(dataset, batch_size=batch_size)))
     images = images.to(dtype)
 
     model = Tudui().to(dtype)
