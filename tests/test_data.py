@@ -249,3 +249,67 @@ def test_lessons_without_hymenoptera_say_what_to_run(tmp_path):
     assert "00_prepare_data.py" in info.value.en and "--synthetic" in info.value.en
     with pytest.raises(CourseError, match="00_prepare_data.py"):
         hymenoptera.hymenoptera_dir(tmp_path, "val")
+
+
+@pytest.fixture
+def local_server(tmp_path):
+    """An HTTP server on 127.0.0.1 serving ``<tmp>/served/`` (the only "network" tests use)."""
+    import functools
+    import threading
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    served = tmp_path / "served"
+    served.mkdir()
+    server = ThreadingHTTPServer(("127.0.0.1", 0),
+                                 functools.partial(Quiet, directory=str(served)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield served, f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def test_a_download_is_verified_and_renamed_only_when_complete(tmp_path, real_looking_zip,
+                                                               local_server, monkeypatch):
+    served, base = local_server
+    shutil.copy(real_looking_zip, served / HYMENOPTERA_ARCHIVE)
+    monkeypatch.setattr(hymenoptera, "HYMENOPTERA_URL", f"{base}/{HYMENOPTERA_ARCHIVE}")
+    root = tmp_path / "dataset"
+    folder, how = prepare_real_hymenoptera(root)
+    assert how.startswith("downloaded") and not is_synthetic(folder)
+    assert (root / HYMENOPTERA_ARCHIVE).read_bytes() == real_looking_zip.read_bytes()
+    assert leftovers(root) == []
+
+    # A download whose md5 does not match is refused: no archive, no .part, no folder.
+    (served / data.CIFAR10_ARCHIVE).write_bytes(b"not the real file")
+    monkeypatch.setattr(data, "CIFAR10_URL", f"{base}/{data.CIFAR10_ARCHIVE}")
+    with pytest.raises(DownloadFailed, match="RuntimeError: File not found or corrupted"):
+        data.prepare_real_cifar10(root)
+    assert not (root / data.CIFAR10_ARCHIVE).exists() and not (root / CIFAR10_DIR).exists()
+    assert leftovers(root) == []
+
+
+def test_prepare_uses_real_archives_and_reports_them(tmp_path, real_looking_zip, monkeypatch,
+                                                     capsys):
+    root = tmp_path / "dataset"
+    root.mkdir()
+    shutil.copy(real_looking_zip, root / HYMENOPTERA_ARCHIVE)
+    cifar = write_synthetic_cifar10(tmp_path / "cifar", 50, 20)
+    (cifar / SYNTHETIC_MARKER).unlink()
+    with tarfile.open(root / data.CIFAR10_ARCHIVE, "w:gz") as tar:
+        tar.add(cifar, arcname=CIFAR10_DIR)
+    monkeypatch.setattr(data, "CIFAR10_MD5",
+                        hashlib.md5((root / data.CIFAR10_ARCHIVE).read_bytes()).hexdigest())
+    monkeypatch.setattr(data, "_cifar_folder_problem", lambda folder: None)
+    result = load_lesson("00_prepare_data").main(["--data-root", str(root)])
+    assert not result["hymenoptera_synthetic"] and not result["cifar10_synthetic"]
+    out = capsys.readouterr().out
+    assert out.count("real / 真实数据") == 4 and "synthetic stand-in" not in out
+    assert (root / "train" / "ants_label").is_dir() and leftovers(root) == []
