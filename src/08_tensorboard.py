@@ -79,7 +79,10 @@ def main(argv=None) -> dict:
             hwc_error = ""
         except TypeError as err:
             hwc_error = str(err)
-            print(f"不加 dataformats 会报错 / without dataformats: TypeError: {err}")
+            print(f"不加 dataformats 会报错 / without dataformats: TypeError: {err}\n"
+                  "  add_image 默认把数组当作 (C,H,W)，而 PIL/numpy 的图片是 (H,W,C)，所以要写 "
+                  "dataformats='HWC'. / add_image reads (C,H,W) by default; a numpy picture is "
+                  "(H,W,C), so say dataformats='HWC'.")
         writer.add_image("test", img_array, 1, dataformats="HWC")
         writer.add_image("test", load_rgb(bee_path), 2, dataformats="HWC")
 
