@@ -10,6 +10,8 @@
   F.conv2d wants 4-D input [batch, channels, height, width], so the 5x5 becomes [1,1,5,5].
 - stride（步长）和 padding（填充）如何改变输出：stride=1 得 3x3，stride=2 得 2x2，padding=1 得 5x5。
   How stride and padding change the output: 3x3 with stride 1, 2x2 with stride 2, 5x5 with padding 1.
+- dilation=2（空洞卷积）把 3x3 卷积核的格子隔开，覆盖 5x5，输出 1x1 = [[7]]。
+  dilation=2 (atrous convolution) spreads the 3x3 kernel over 5x5: a 1x1 output, [[7]].
 - 输出尺寸公式（Conv2d 文档）/ The output-size formula from the Conv2d docs:
   H_out = floor((H_in + 2*padding - dilation*(kernel_size-1) - 1) / stride + 1)
   conv_output_size() 把它写成函数，后面设计网络时用来算 padding。
@@ -36,7 +38,9 @@ KERNEL = [[1, 2, 1],
           [0, 1, 0],
           [2, 1, 0]]
 SETTINGS = {"stride=1": {"stride": 1}, "stride=2": {"stride": 2},
-            "stride=1, padding=1": {"stride": 1, "padding": 1}}
+            "stride=1, padding=1": {"stride": 1, "padding": 1},
+            # not on the slides: dilation=2 spreads the 3x3 kernel over 5x5 (空洞卷积, P18)
+            "stride=1, dilation=2": {"stride": 1, "dilation": 2}}
 
 
 def conv_output_size(size: int, kernel_size: int, stride: int = 1, padding: int = 0,
@@ -74,8 +78,8 @@ def main(argv=None) -> dict:
         output = F.conv2d(input, kernel, **setting)
         predicted = conv_output_size(5, 3, **setting)
         print(f"\n{label}:\n{output}")
-        print(f"公式 / formula: floor((5 + 2*{setting.get('padding', 0)} - 1*(3-1) - 1) / "
-              f"{setting['stride']} + 1) = {predicted}")
+        print(f"公式 / formula: floor((5 + 2*{setting.get('padding', 0)} - "
+              f"{setting.get('dilation', 1)}*(3-1) - 1) / {setting['stride']} + 1) = {predicted}")
         outputs[label] = output[0, 0].tolist()
         sizes[label] = (predicted, output.shape[-1])
 

@@ -34,9 +34,10 @@ def test_17_conv_gives_the_course_outputs(run_lesson):
         "stride=2": [[10, 12], [13, 3]],
         "stride=1, padding=1": [[1, 3, 4, 10, 8], [5, 10, 12, 12, 6], [7, 18, 16, 16, 8],
                                 [11, 13, 9, 3, 4], [14, 13, 9, 7, 4]],
+        "stride=1, dilation=2": [[7]],  # 1*1 + 0*2 + 1*1 + 0 + 1*1 + 0 + 2*2 + 0*1 + 0
     }
     assert result["sizes"] == {"stride=1": (3, 3), "stride=2": (2, 2),
-                               "stride=1, padding=1": (5, 5)}
+                               "stride=1, padding=1": (5, 5), "stride=1, dilation=2": (1, 1)}
 
 
 @pytest.fixture
