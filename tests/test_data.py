@@ -313,3 +313,14 @@ def test_prepare_uses_real_archives_and_reports_them(tmp_path, real_looking_zip,
     out = capsys.readouterr().out
     assert out.count("real / 真实数据") == 4 and "synthetic stand-in" not in out
     assert (root / "train" / "ants_label").is_dir() and leftovers(root) == []
+
+
+def test_an_incomplete_folder_of_the_learners_own_is_never_deleted(tmp_path, real_looking_zip):
+    root = tmp_path / "dataset"
+    mine = root / HYMENOPTERA_DIR / "train" / "ants"
+    mine.mkdir(parents=True)
+    (mine / "my_ant.jpg").write_bytes(b"mine")
+    shutil.copy(real_looking_zip, root / HYMENOPTERA_ARCHIVE)
+    with pytest.raises(DownloadFailed, match="rename or delete it"):
+        prepare_real_hymenoptera(root)
+    assert (mine / "my_ant.jpg").read_bytes() == b"mine"

@@ -117,6 +117,10 @@ def prepare_real_hymenoptera(root: str | os.PathLike) -> tuple[Path, str]:
     folder = root / HYMENOPTERA_DIR
     if hymenoptera_is_real(root):
         return folder, "already there, contents checked"
+    if folder.is_dir() and not is_synthetic(folder) and any(folder.iterdir()):
+        # Somebody's own folder (edited, or unpacked from another copy): never delete it.
+        raise DownloadFailed(f"{folder} exists but is not the complete data set "
+                             f"({tree_problem(folder)}); rename or delete it, then run again")
     archive, how = fetch_archive(root, HYMENOPTERA_URL, HYMENOPTERA_ARCHIVE, HYMENOPTERA_MD5,
                                  looks_valid=_zip_problem)
     extract_verified(archive, root, HYMENOPTERA_DIR, tree_problem)
