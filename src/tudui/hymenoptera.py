@@ -154,7 +154,8 @@ def derive_course_layout(root: str | os.PathLike) -> list[tuple[Path, str]]:
     """Write ``<root>/{train,val}/{ants,bees}_{image,label}/`` from ``<root>/hymenoptera_data``.
 
     Each split is built in a temporary folder and renamed into place. A course layout that is
-    already up to date is kept; one made from real data is never replaced by a stand-in.
+    already up to date is kept; only a stand-in is ever replaced, so a folder made from real
+    data (or by hand, as in the video) is never deleted.
     """
     root = Path(root)
     source_root = root / HYMENOPTERA_DIR
@@ -164,8 +165,10 @@ def derive_course_layout(root: str | os.PathLike) -> list[tuple[Path, str]]:
         if target.is_dir() and _layout_matches(source_root, split, target):
             done.append((target, "kept (up to date)"))
             continue
-        if target.is_dir() and not is_synthetic(target) and is_synthetic(source_root):
-            done.append((target, "real data kept (stand-ins never replace real data)"))
+        if target.is_dir() and not is_synthetic(target) and any(target.iterdir()):
+            # real, or made by hand following the video: never deleted; delete it to rebuild
+            done.append((target, "real data kept (stand-ins never replace real data)"
+                         if is_synthetic(source_root) else "kept as it is (delete it to rebuild)"))
             continue
         tmp = Path(tempfile.mkdtemp(prefix=f".{split}.", suffix=".tmp", dir=root))
         try:
