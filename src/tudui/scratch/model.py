@@ -57,6 +57,7 @@ class Tudui:
                 self.params[f"{name}.weight"], self.params[f"{name}.bias"] = default_init(shape)
         self.inputs: list[torch.Tensor] = []        # each layer's input, kept for backward
         self.output_grads: list[torch.Tensor] = []  # dL/d(each layer's output), after backward
+        self.input_grad: torch.Tensor | None = None  # dL/d(images), after backward
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         self.inputs = []
