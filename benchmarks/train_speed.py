@@ -1,0 +1,193 @@
+"""Training speed: the course-style loop against the engine 27_train.py uses, side by side.
+
+    python benchmarks/train_speed.py                  # about 1-2 minutes on a 2-core CPU
+    python benchmarks/train_speed.py --accuracy 10    # also: fp32 vs --bf16 final accuracy
+
+Measured in one process, on the same pictures, interleaved (course, engine, engine+bf16, then
+again) so that a busy machine slows all of them alike; the best of ``--repeats`` rounds counts.
+
+* course-style: ``DataLoader(dataset, 64)`` with ``ToTensor()`` (one PIL image at a time), the
+  model in the default memory format, the course's loop.
+* engine: ``tudui.engine`` as 27_train.py runs it (whole-batch tensors, channels-last), fp32.
+* engine --bf16: the same with CPU bf16 autocast (GPU: bf16/fp16).
+
+It also measures the machine's dense fp32 rate (the best of a large matmul and a large
+channels-last convolution), counts the model's training FLOPs per image (forward + backward),
+and prints the engine's share of that compute limit. Real CIFAR-10 is used when it is in
+dataset/, otherwise a generated stand-in (the speed does not depend on the pictures).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, Subset
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+
+from tudui import engine  # noqa: E402
+from tudui.data import CIFAR10, write_synthetic_cifar10  # noqa: E402
+from tudui.models import Tudui  # noqa: E402
+from tudui.paths import DATASET_DIR  # noqa: E402
+
+BATCH_SIZE, LEARNING_RATE = 64, 1e-2
+
+
+def load_data(root: Path | None, train_images: int, test_images: int):
+    """CIFAR-10 from ``root`` (or dataset/) when it is there, else a stand-in in a temp folder."""
+    from torchvision import transforms
+    for folder in [root, DATASET_DIR]:
+        if folder and (Path(folder) / "cifar-10-batches-py").is_dir():
+            try:
+                train = CIFAR10(str(folder), train=True, transform=transforms.ToTensor())
+                test = CIFAR10(str(folder), train=False, transform=transforms.ToTensor())
+                return train, test, str(folder)
+            except (OSError, RuntimeError):
+                pass
+    folder = Path(tempfile.mkdtemp(prefix="tudui_bench_"))
+    write_synthetic_cifar10(folder, train_images, test_images, seed=0)
+    train = CIFAR10(str(folder), train=True, transform=transforms.ToTensor())
+    test = CIFAR10(str(folder), train=False, transform=transforms.ToTensor())
+    return train, test, f"{folder} (generated stand-in)"
+
+
+def training_flops_per_image(model: nn.Module) -> float:
+    """Forward FLOPs (2 per multiply-add) of convs and linears, times 3 for forward + backward,
+    minus the first layer's input gradient, which nobody needs (the pictures need no gradient)."""
+    forward = []
+
+    def hook(module, inputs, output):
+        if isinstance(module, nn.Conv2d):
+            k = module.in_channels // module.groups * module.kernel_size[0] * module.kernel_size[1]
+            forward.append(2 * output[0].numel() * k)
+        elif isinstance(module, nn.Linear):
+            forward.append(2 * module.in_features * module.out_features)
+
+    handles = [m.register_forward_hook(hook) for m in model.modules()
+               if isinstance(m, (nn.Conv2d, nn.Linear))]
+    with torch.no_grad():
+        model(torch.zeros(1, 3, 32, 32))
+    for h in handles:
+        h.remove()
+    return 3 * sum(forward) - forward[0]
+
+
+def _best_rate(work, flops: float, repeats: int = 5) -> float:
+    work()  # warm-up: oneDNN prepares its kernels on the first call
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        work()
+        best = min(best, time.perf_counter() - start)
+    return flops / best
+
+
+def dense_rates() -> dict:
+    """The machine's measured fp32 rate: a large matmul and a large channels-last convolution."""
+    n = 2048
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    matmul = _best_rate(lambda: a @ b, 2 * n ** 3)
+    conv = nn.Conv2d(64, 64, 5, padding=2).to(memory_format=torch.channels_last)
+    x = torch.randn(64, 64, 32, 32).contiguous(memory_format=torch.channels_last)
+    with torch.no_grad():
+        conv_rate = _best_rate(lambda: conv(x), 2 * 64 * 64 * 32 * 32 * 64 * 25)
+    return {"matmul": matmul, "conv": conv_rate, "limit": max(matmul, conv_rate)}
+
+
+def course_style(data, images: int) -> float:
+    """The course's loop: per-image ToTensor in a DataLoader, default memory format."""
+    torch.manual_seed(0)
+    model, loss_fn = Tudui(), nn.CrossEntropyLoss()
+    optimizer = torch.optim.SGD(model.parameters(), lr=LEARNING_RATE)
+    loader = DataLoader(Subset(data, range(images)), batch_size=BATCH_SIZE)
+    model.train()
+    start = time.perf_counter()
+    for imgs, targets in loader:
+        loss = loss_fn(model(imgs), targets)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        loss.item()
+    return images / (time.perf_counter() - start)
+
+
+def with_engine(data, images: int, amp_dtype=None) -> float:
+    """The engine as 27_train.py uses it (the loader is built outside the clock, as 27 does once)."""
+    torch.manual_seed(0)
+    model = engine.prepare_model(Tudui(), "cpu")
+    optimizer = torch.optim.SGD(model.parameters(), lr=LEARNING_RATE)
+    loader = engine.make_loader(Subset(data, range(images)), BATCH_SIZE)
+    result = engine.train_one_epoch(model, loader, nn.CrossEntropyLoss(), optimizer, "cpu",
+                                    amp_dtype=amp_dtype)
+    return result["images_per_second"]
+
+
+def accuracy_after(train, test, epochs: int, amp_dtype=None) -> float:
+    torch.manual_seed(0)
+    model = engine.prepare_model(Tudui(), "cpu")
+    optimizer = torch.optim.SGD(model.parameters(), lr=LEARNING_RATE)
+    loss_fn = nn.CrossEntropyLoss()
+    train_loader, test_loader = engine.make_loader(train, 64), engine.make_loader(test, 64)
+    for _ in range(epochs):
+        engine.train_one_epoch(model, train_loader, loss_fn, optimizer, "cpu", amp_dtype=amp_dtype)
+    return engine.evaluate(model, test_loader, loss_fn, "cpu", amp_dtype=amp_dtype)["accuracy"]
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-root", type=Path, default=None)
+    parser.add_argument("--images", type=int, default=64 * 60, help="pictures per timed run")
+    parser.add_argument("--repeats", type=int, default=3, help="interleaved rounds; best counts")
+    parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads")
+    parser.add_argument("--accuracy", type=int, default=0, metavar="EPOCHS",
+                        help="also train fp32 and bf16 this many epochs and compare accuracy")
+    args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    train, test, where = load_data(args.data_root, max(args.images, 5000), 1000)
+    flops = training_flops_per_image(Tudui())
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, data: {where}")
+    print(f"Tudui training cost: {flops / 1e6:.1f} MFLOP per image (forward + backward)")
+
+    rates = dense_rates()
+    print(f"dense fp32 rate: matmul {rates['matmul'] / 1e9:.0f} GFLOP/s, channels-last conv "
+          f"{rates['conv'] / 1e9:.0f} GFLOP/s -> limit {rates['limit'] / flops:.0f} images/s")
+
+    runs = {"course-style": lambda: course_style(train, args.images),
+            "engine (fp32)": lambda: with_engine(train, args.images),
+            "engine --bf16": lambda: with_engine(train, args.images, torch.bfloat16)}
+    for run in runs.values():  # warm-up, not timed
+        run()
+    best = dict.fromkeys(runs, 0.0)
+    for round_ in range(args.repeats):
+        for name, run in runs.items():
+            speed = run()
+            best[name] = max(best[name], speed)
+            print(f"  round {round_ + 1}: {name:<14} {speed:7.0f} images/s")
+    course = best["course-style"]
+    limit_images = rates["limit"] / flops
+    print("\nbest of each / 各自最好:")
+    for name, speed in best.items():
+        print(f"  {name:<14} {speed:7.0f} images/s   {speed / course:4.2f}x course-style   "
+              f"{speed / limit_images:4.0%} of the fp32 compute limit")
+    result = {"flops_per_image": flops, "rates": rates, "images_per_second": best,
+              "engine_ratio": best["engine (fp32)"] / course,
+              "bf16_ratio": best["engine --bf16"] / course,
+              "engine_share_of_limit": best["engine (fp32)"] / limit_images}
+    if args.accuracy:
+        fp32 = accuracy_after(train, test, args.accuracy)
+        bf16 = accuracy_after(train, test, args.accuracy, torch.bfloat16)
+        print(f"\naccuracy after {args.accuracy} epochs: fp32 {fp32:.4f}, bf16 {bf16:.4f} "
+              f"(difference {abs(fp32 - bf16) * 100:.2f} points)")
+        result.update(accuracy_fp32=fp32, accuracy_bf16=bf16)
+    return result
+
+
+if __name__ == "__main__":
+    main()

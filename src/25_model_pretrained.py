@@ -1,0 +1,98 @@
+"""现有网络模型的使用及修改 / Using and changing a famous model (VGG16) — P25
+
+视频 / Video: https://www.bilibili.com/video/BV1hE411t7RN?p=25 (P25)
+
+你将学到 / What you learn:
+- torchvision.models 里有现成的网络：vgg16(weights=None) 只有结构，随机初始化的参数。
+  torchvision.models has ready-made networks; vgg16(weights=None) is the structure only.
+- 预训练参数：vgg16(weights=VGG16_Weights.DEFAULT) 会下载 528 MB（旧写法 pretrained=True）。
+  Pretrained weights: weights=VGG16_Weights.DEFAULT downloads 528 MB (old API: pretrained=True).
+- 修改网络的两种方法：classifier.add_module("add_linear", Linear(1000, 10)) 加一层，
+  或 classifier[6] = Linear(4096, 10) 替换一层，让 ImageNet 的 1000 类变成 CIFAR-10 的 10 类。
+  Two ways to change it: add a layer, or replace classifier[6], so 1000 classes become 10.
+
+运行 / Run:   python src/25_model_pretrained.py             (weights=None, no download)
+              python src/25_model_pretrained.py --pretrained (downloads 528 MB once)
+TensorBoard:  本课不写日志 / this lesson writes no logs (it prints the models).
+"""
+
+from __future__ import annotations
+
+import torch
+import torchvision
+from torch import nn
+from torchvision.models import VGG16_Weights
+
+from tudui.cli import lesson_parser
+from tudui.device import pick_device
+from tudui.errors import CourseError, friendly_errors
+from tudui.seeding import seed_everything
+
+NUM_CLASSES = 10      # CIFAR-10
+IMAGE_SIZE = 224      # VGG16 was made for 224x224 ImageNet pictures
+BATCH = 2             # a forward pass at 224x224 is slowish on a CPU...
+QUICK_BATCH = 1       # ...so --quick uses one picture
+
+
+def load_vgg16(pretrained: bool) -> nn.Module:
+    """vgg16 with random weights, or ImageNet weights (a clear message when the download fails)."""
+    if not pretrained:
+        return torchvision.models.vgg16(weights=None)
+    weights = VGG16_Weights.DEFAULT
+    try:
+        return torchvision.models.vgg16(weights=weights)
+    except Exception as err:  # URLError, a broken half-download, a checksum mismatch...
+        cache = torch.hub.get_dir() + "/checkpoints"
+        file = weights.url.rsplit("/", 1)[-1]
+        raise CourseError(
+            f"the VGG16 ImageNet weights (528 MB) could not be downloaded or read "
+            f"({type(err).__name__}: {str(err).splitlines()[0][:160]}). Download {weights.url} "
+            f"yourself (browser, mirror or 网盘 copy) and put the file, named {file}, into "
+            f"{cache}/ ; torchvision then loads it from there without the network. A "
+            "half-downloaded file there must be deleted first. Or run without --pretrained.",
+            f"VGG16 预训练参数（528 MB）下载或读取失败。请手动下载 {weights.url}，"
+            f"以文件名 {file} 放到 {cache}/ 目录，或去掉 --pretrained 运行。",
+        ) from None
+
+
+@friendly_errors
+def main(argv=None) -> dict:
+    parser = lesson_parser(__doc__)
+    parser.add_argument("--pretrained", action="store_true",
+                        help="load VGG16_Weights.DEFAULT (528 MB download, once)")
+    args = parser.parse_args(argv)
+    seed_everything(args.seed)
+    device = pick_device(args.device)
+
+    if args.pretrained:  # first, so that a failed download is reported at once
+        vgg16_true = load_vgg16(pretrained=True)
+        print("vgg16(weights=VGG16_Weights.DEFAULT) 加载成功 / loaded,",
+              "classifier[6] =", vgg16_true.classifier[6])
+    vgg16_false = load_vgg16(pretrained=False)
+    print("vgg16(weights=None):\n", vgg16_false, sep="")
+
+    # 方法一：在 classifier 末尾加一层 / way 1: add a layer at the end of classifier
+    added = load_vgg16(pretrained=False)
+    added.classifier.add_module("add_linear", nn.Linear(1000, NUM_CLASSES))
+    print("\n加一层 / add_module('add_linear', Linear(1000, 10)):\n", added.classifier, sep="")
+
+    # 方法二：替换 classifier[6] / way 2: replace the last Linear(4096, 1000)
+    vgg16_false.classifier[6] = nn.Linear(4096, NUM_CLASSES)
+    print("\n替换一层 / classifier[6] = Linear(4096, 10):\n", vgg16_false.classifier, sep="")
+
+    batch = QUICK_BATCH if args.quick else BATCH
+    images = torch.rand(batch, 3, IMAGE_SIZE, IMAGE_SIZE, device=device)
+    outputs = {}
+    with torch.no_grad():
+        for name, model in (("add_linear", added), ("replace_6", vgg16_false)):
+            outputs[name] = tuple(model.to(device).eval()(images).shape)
+            print(f"{name}: input {tuple(images.shape)} -> output {outputs[name]}")
+
+    return {"added": str(added.classifier), "replaced": str(vgg16_false.classifier),
+            "output_shapes": outputs, "add_linear": added.classifier.add_linear,
+            "classifier_6": vgg16_false.classifier[6],
+            "parameters": sum(p.numel() for p in vgg16_false.parameters())}
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,123 @@
+"""完整的模型验证套路 / Validating the trained model on one picture — P32
+
+视频 / Video: https://www.bilibili.com/video/BV1hE411t7RN?p=32 (P32)
+
+你将学到 / What you learn:
+- 用训练好的模型给一张真实的图片分类：Image.open -> convert("RGB") -> Resize((32, 32))
+  -> ToTensor -> reshape(1, 3, 32, 32) -> model.eval() + torch.no_grad() -> argmax。
+  Classify a real picture with the trained model, step by step.
+- 为什么要 convert("RGB")：png 图片有 4 个通道（RGBA），灰度图 1 个，调色板图 P 模式。
+  Why convert("RGB"): a PNG may have 4 channels (RGBA), grayscale 1, palette images mode P.
+- 加载 state_dict 检查点：torch.load(..., weights_only=True, map_location=...)，
+  在只有 CPU 的电脑上加载 GPU 训练的模型也没问题（课程：map_location=torch.device('cpu')）。
+  Loading a checkpoint safely, also one trained on a GPU, on a CPU-only computer.
+
+运行 / Run:   python src/27_train.py --quick && python src/32_test.py
+              python src/32_test.py --image dog.png            (任意大小、模式 / any size, any mode)
+              python src/32_test.py --checkpoint logs/27_train/tudui_9.pth --evaluate
+TensorBoard:  本课不写日志 / no logs; without --image it writes logs/32_test/cifar10_test_<i>.png
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from PIL import Image, UnidentifiedImageError
+from torchvision import transforms
+
+from tudui import engine
+from tudui.cli import lesson_parser
+from tudui.data import CIFAR10_CLASSES, cifar10
+from tudui.device import pick_device
+from tudui.errors import CourseError, friendly_errors
+from tudui.models import Tudui
+from tudui.paths import lesson_log_dir, lesson_name
+
+TRAINING_LESSONS = ("27_train", "30_train_gpu")  # where the checkpoints come from
+IMAGE_SIZE = (32, 32)
+TOP_K = 3
+
+
+def open_rgb(path: Path) -> Image.Image:
+    """The picture at ``path`` as RGB, with a clear error when it is missing or not a picture."""
+    if not path.is_file():
+        raise CourseError(f"the image {path} does not exist. Check the path (--image).",
+                          f"图片 {path} 不存在，请检查 --image 的路径。")
+    try:
+        with Image.open(path) as image:
+            image.load()
+            return image.convert("RGB")  # RGBA, L (grayscale), P (palette) ... -> 3 channels
+    except (UnidentifiedImageError, OSError, SyntaxError) as err:
+        raise CourseError(f"{path} is not an image Pillow can read ({type(err).__name__}). "
+                          "Use a .png or .jpg picture.",
+                          f"{path} 不是可以读取的图片，请换一张 png 或 jpg 图片。") from None
+
+
+@friendly_errors
+def main(argv=None) -> dict:
+    parser = lesson_parser(__doc__)
+    parser.add_argument("--checkpoint", default=None,
+                        help="a .pth from 27_train/30_train_gpu (default: the newest one)")
+    parser.add_argument("--image", default=None, help="picture to classify (default: a CIFAR-10 "
+                                                       "test picture written under logs/)")
+    parser.add_argument("--index", type=int, default=0, help="which CIFAR-10 test picture")
+    parser.add_argument("--evaluate", action="store_true",
+                        help="also measure the accuracy on the CIFAR-10 test set")
+    args = parser.parse_args(argv)
+    device = pick_device(args.device)
+    out_dir = lesson_log_dir(lesson_name(__file__), args.log_dir)
+
+    if args.checkpoint:
+        checkpoint = Path(args.checkpoint)
+    else:
+        checkpoint = engine.newest_checkpoint(
+            *(Path(args.log_dir) / lesson for lesson in TRAINING_LESSONS))
+        if checkpoint is None:
+            raise CourseError(
+                f"no trained model yet in {args.log_dir}/27_train or 30_train_gpu. Run "
+                "`python src/27_train.py` (or --quick for a few seconds) first, or pass --checkpoint.",
+                "还没有训练好的模型，请先运行 python src/27_train.py（或加 --quick），或用 --checkpoint 指定。")
+    model = Tudui()
+    engine.load_checkpoint(checkpoint, model, map_location=device)
+    model = engine.prepare_model(model, device)
+    print(f"模型 / model: {checkpoint}")
+
+    test_data = cifar10(args.data_root, train=False, quick=args.quick)
+    if args.image:
+        image_path = Path(args.image)
+    else:  # offline default: one CIFAR-10 test picture, written out as a PNG
+        picture, label = test_data[args.index]
+        image_path = out_dir / f"cifar10_test_{args.index}.png"
+        transforms.ToPILImage()(picture).save(image_path)
+        print(f"图片 / picture: {image_path} (真实类别 / true class: {CIFAR10_CLASSES[label]})")
+    image = open_rgb(image_path)
+    print(image)
+
+    transform = transforms.Compose([transforms.Resize(IMAGE_SIZE), transforms.ToTensor()])
+    x = torch.reshape(transform(image), (1, 3, *IMAGE_SIZE)).to(device)
+    model.eval()
+    with torch.no_grad():
+        output = model(x.contiguous(memory_format=torch.channels_last))
+    probabilities = output.softmax(1)[0].float().cpu()
+    top = probabilities.topk(TOP_K)
+    print(output)
+    print(output.argmax(1))
+    predicted = CIFAR10_CLASSES[int(top.indices[0])]
+    print(f"预测 / prediction: {predicted}")
+    for p, i in zip(top.values.tolist(), top.indices.tolist()):
+        print(f"  {CIFAR10_CLASSES[i]:>10}: {p:.1%}")
+
+    result = {"checkpoint": str(checkpoint), "image": str(image_path), "prediction": predicted,
+              "top3": [(CIFAR10_CLASSES[i], p) for p, i in zip(top.values.tolist(),
+                                                               top.indices.tolist())]}
+    if args.evaluate:
+        test = engine.evaluate(model, engine.make_loader(test_data, 64, device=device),
+                               torch.nn.CrossEntropyLoss(), device)
+        print(f"整体测试集上的正确率：{test['accuracy']:.4f}")
+        result["test_accuracy"] = test["accuracy"]
+    return result
+
+
+if __name__ == "__main__":
+    main()
