@@ -145,10 +145,11 @@ def main(argv=None) -> dict:
             "recipe would take hours on a CPU. Run it on a CUDA machine, or add --quick to run a "
             "small version of the same code on this machine in seconds.",
             "本课需要 NVIDIA GPU (CUDA)，CPU 上完整训练要几个小时。请在有 GPU 的机器上运行，或加 --quick 体验小规模版本。")
-    if args.runs < 1:
-        raise CourseError("--runs must be at least 1.", "--runs 至少为 1。")
     widths, batch_size = (QUICK_WIDTHS, QUICK_BATCH_SIZE) if args.quick else (WIDTHS, BATCH_SIZE)
-    epochs = args.epochs or (QUICK_EPOCHS if args.quick else EPOCHS)
+    epochs = args.epochs if args.epochs is not None else QUICK_EPOCHS if args.quick else EPOCHS
+    if args.runs < 1 or epochs <= 0:
+        raise CourseError("--runs must be at least 1 and --epochs above 0.",
+                          "--runs 至少为 1，--epochs 必须大于 0。")
     print(describe(device), f"| autocast: {amp_dtype(device) or 'off (fp32)'}")
     if cifar10_is_synthetic(args.data_root):
         print(synthetic_banner("CIFAR-10"))
@@ -160,14 +161,14 @@ def main(argv=None) -> dict:
     test_x, test_y, _ = device_data(args.data_root, False, args.quick, device, stats)
     padded = F.pad(train_x, (PAD,) * 4, mode="reflect").to(amp_dtype(device) or torch.float32)
     batch_size = min(batch_size, len(train_y))
-    total_steps = math.ceil(epochs * (len(train_y) // batch_size))
+    total_steps = max(1, math.ceil(epochs * (len(train_y) // batch_size)))
     memory = torch.channels_last if device.type == "cuda" else torch.contiguous_format
     test_x = test_x.contiguous(memory_format=memory)
 
-    # 2. The net, and (on a GPU) a warm-up that compiles and autotunes, outside the timing.
+    # 2. The net; on a GPU (or with --compile) a warm-up compiles and autotunes, not timed.
     net = FastNet(widths).to(device, memory_format=memory)
     model = torch.compile(net) if args.compile else net
-    if device.type == "cuda":
+    if device.type == "cuda" or args.compile:
         train(net, model, padded, train_y, batch_size, 3, device)
         predict(model, test_x, tta=TTA)
     print(f"训练 / training: {len(train_y)} images, batch {batch_size}, {total_steps} steps "

@@ -50,9 +50,10 @@ def test_without_quick_and_without_gpu_it_is_skipped(run_lesson):
         load_lesson(LESSON).main.__wrapped__(["--device", "cpu"])
 
 
-def test_runs_below_one_is_a_course_error(run_lesson):
+@pytest.mark.parametrize("flag", ["--runs", "--epochs"])
+def test_zero_runs_or_epochs_is_a_course_error(run_lesson, flag):
     with pytest.raises(SystemExit) as exit_info:
-        run_lesson(LESSON, "--runs", "0")
+        run_lesson(LESSON, flag, "0")
     assert exit_info.value.code == 2
 
 
