@@ -39,6 +39,7 @@ import os
 import torch
 import torch.distributed as dist
 from torch import nn
+from torch.distributed.elastic.multiprocessing.errors import record
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, DistributedSampler, Subset
 
@@ -158,6 +159,7 @@ def train(args, rank: int, world_size: int, device) -> dict:
 
 
 @friendly_errors
+@record   # under torchrun: the failing rank's error becomes the "Root Cause" in the summary
 def main(argv=None) -> dict:
     parser = lesson_parser(__doc__)
     parser.add_argument("--epochs", type=int, default=None,

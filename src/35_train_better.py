@@ -80,7 +80,8 @@ def train_recipe(ideas: set[str], data: dict, epochs: int, device, seed: int,
     scheduler = None
     if "onecycle" in ideas:
         scheduler = torch.optim.lr_scheduler.OneCycleLR(
-            optimizer, max_lr=MAX_LR, epochs=epochs, steps_per_epoch=len(train_loader))
+            optimizer, max_lr=MAX_LR, epochs=epochs, steps_per_epoch=len(train_loader),
+            cycle_momentum="momentum" in ideas)   # else it would switch momentum on by itself
     smoothing = LABEL_SMOOTHING if "label_smoothing" in ideas else 0.0
     loss_fn = nn.CrossEntropyLoss(label_smoothing=smoothing)
     test_loss_fn = nn.CrossEntropyLoss()   # the test loss stays comparable across steps
@@ -121,10 +122,11 @@ def main(argv=None) -> dict:
     epochs = args.epochs or (QUICK_EPOCHS if args.quick else EPOCHS)
 
     chosen = [n for n in IDEAS if args.all or getattr(args, n)]
-    if not chosen:                          # no idea named: the whole ladder
+    whole_ladder = not chosen               # no idea named: the whole ladder
+    if whole_ladder:
         chosen, args.ablation = list(IDEAS), True
     ladder = [chosen[:k] for k in range(len(chosen) + 1)] if args.ablation else [chosen]
-    if args.quick and args.ablation and len(ladder) > 2:
+    if args.quick and whole_ladder:
         ladder = [ladder[0], ladder[-1]]    # seconds, not minutes: the two ends of the ladder
         print("--quick: 只比较课程配方和完整配方 / only the course and the full recipe "
               "(drop --quick for every step)")

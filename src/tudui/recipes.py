@@ -81,11 +81,8 @@ class TensorBatches:
         self.images, self.labels, self.batch_size = images, labels, batch_size
         self.shuffle, self.augment, self.generator = shuffle, augment, generator
         self.channels_last = channels_last
-        # x/255 then (x - mean)/std folded into one multiply-add per pixel
-        mean = torch.zeros(3) if mean is None else mean
-        std = torch.ones(3) if std is None else std
-        self.scale = (1 / (255 * std)).view(1, 3, 1, 1)
-        self.shift = (-mean / std).view(1, 3, 1, 1)
+        self.mean = None if mean is None else mean.view(1, -1, 1, 1)
+        self.std = None if std is None else std.view(1, -1, 1, 1)
 
     def __len__(self) -> int:
         return (len(self.labels) + self.batch_size - 1) // self.batch_size
@@ -99,7 +96,9 @@ class TensorBatches:
             x = self.images[idx]
             if self.augment:
                 x = random_crop_flip(x, generator=self.generator)
-            x = x.float().mul_(self.scale).add_(self.shift)
+            x = x.float().div_(255)                       # ToTensor's scaling, bit for bit
+            if self.mean is not None:                     # Normalize(mean, std)
+                x = x.sub_(self.mean).div_(self.std)
             if self.channels_last:
                 x = x.contiguous(memory_format=torch.channels_last)
             yield x, self.labels[idx]
