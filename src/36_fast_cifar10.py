@@ -88,7 +88,7 @@ def lr_factor(step: int, total: int) -> float:
     return 0.2 + 0.8 * t / WARMUP if t < WARMUP else (1 - t) / (1 - WARMUP)
 
 
-def train(net, model, padded, labels, batch_size: int, total_steps: int, device) -> list:
+def train(net, model, padded, labels, batch_size: int, total_steps: int, dtype) -> list:
     """One training run from fresh weights; returns the per-epoch mean loss, still on the device."""
     net.reset(padded[:5000, :, PAD:-PAD, PAD:-PAD])  # whitening computed from 5000 images
     net.train()
@@ -100,7 +100,8 @@ def train(net, model, padded, labels, batch_size: int, total_steps: int, device)
         {"params": [p for n, p in trainable if "norm" not in n and "whiten" not in n],
          "base_lr": PEAK_LR, "weight_decay": WEIGHT_DECAY}]
     optimizer = torch.optim.SGD(groups, lr=PEAK_LR, momentum=MOMENTUM, nesterov=True)
-    scaler = torch.amp.GradScaler(device.type, enabled=amp_dtype(device) == torch.float16)
+    device = labels.device
+    scaler = torch.amp.GradScaler(device.type, enabled=dtype == torch.float16)  # fp16 only
     loss_fn = nn.CrossEntropyLoss(label_smoothing=LABEL_SMOOTHING)
     lookahead, flip = Lookahead(net), torch.rand(len(labels), device=device) < 0.5
     step, epoch_losses, steps_per_epoch = 0, [], len(labels) // batch_size
@@ -113,7 +114,7 @@ def train(net, model, padded, labels, batch_size: int, total_steps: int, device)
                 group["lr"] = group["base_lr"] * lr_factor(step, total_steps)
             if device.type == "cuda":
                 images = images.contiguous(memory_format=torch.channels_last)
-            with autocast(device):
+            with autocast(dtype):
                 loss = loss_fn(model(images), targets)
             optimizer.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
@@ -137,6 +138,8 @@ def main(argv=None) -> dict:
                         help=f"training epochs, fractions allowed (default {EPOCHS}; --quick {QUICK_EPOCHS})")
     parser.add_argument("--runs", type=int, default=1, help="repeat with seeds seed, seed+1, ...")
     parser.add_argument("--compile", action="store_true", help="torch.compile the net (CUDA)")
+    parser.add_argument("--precision", default="auto", choices=["auto", "bf16", "fp16", "fp32"],
+                        help="CUDA autocast dtype (auto: bf16 on Ampere and newer, else fp16)")
     args = parser.parse_args(argv)
     device = pick_device(args.device)
     if device.type != "cuda" and not args.quick:
@@ -150,7 +153,8 @@ def main(argv=None) -> dict:
     if args.runs < 1 or epochs <= 0:
         raise CourseError("--runs must be at least 1 and --epochs above 0.",
                           "--runs 至少为 1，--epochs 必须大于 0。")
-    print(describe(device), f"| autocast: {amp_dtype(device) or 'off (fp32)'}")
+    dtype = amp_dtype(device, args.precision)
+    print(describe(device), f"| autocast: {dtype or 'off (fp32)'}")
     if cifar10_is_synthetic(args.data_root):
         print(synthetic_banner("CIFAR-10"))
     if device.type == "cuda":
@@ -159,7 +163,7 @@ def main(argv=None) -> dict:
     # 1. The data: on the device once, normalized once, padded once (loading is not timed).
     train_x, train_y, stats = device_data(args.data_root, True, args.quick, device)
     test_x, test_y, _ = device_data(args.data_root, False, args.quick, device, stats)
-    padded = F.pad(train_x, (PAD,) * 4, mode="reflect").to(amp_dtype(device) or torch.float32)
+    padded = F.pad(train_x, (PAD,) * 4, mode="reflect").to(dtype or torch.float32)
     batch_size = min(batch_size, len(train_y))
     total_steps = max(1, math.ceil(epochs * (len(train_y) // batch_size)))
     memory = torch.channels_last if device.type == "cuda" else torch.contiguous_format
@@ -169,8 +173,8 @@ def main(argv=None) -> dict:
     net = FastNet(widths).to(device, memory_format=memory)
     model = torch.compile(net) if args.compile else net
     if device.type == "cuda" or args.compile:
-        train(net, model, padded, train_y, batch_size, 3, device)
-        predict(model, test_x, tta=TTA)
+        train(net, model, padded, train_y, batch_size, 3, dtype)
+        predict(model, test_x, tta=TTA, dtype=dtype)
     print(f"训练 / training: {len(train_y)} images, batch {batch_size}, {total_steps} steps "
           f"({epochs:g} epochs), {sum(p.numel() for p in net.parameters())} parameters")
 
@@ -180,10 +184,10 @@ def main(argv=None) -> dict:
         seed_everything(args.seed + run)
         timer = Timer(device)
         timer.start()
-        losses = train(net, model, padded, train_y, batch_size, total_steps, device)
+        losses = train(net, model, padded, train_y, batch_size, total_steps, dtype)
         seconds = timer.stop()
-        plain = (predict(model, test_x).argmax(1) == test_y).float().mean().item()
-        accuracy = (predict(model, test_x, tta=TTA).argmax(1) == test_y).float().mean().item()
+        plain = (predict(model, test_x, dtype=dtype).argmax(1) == test_y).float().mean().item()
+        accuracy = (predict(model, test_x, TTA, dtype=dtype).argmax(1) == test_y).float().mean().item()
         losses = [loss.item() for loss in losses]
         for epoch, loss in enumerate(losses):
             writer.add_scalar(f"train_loss/run_{run}", loss, epoch + 1)

@@ -135,16 +135,24 @@ def _float_state(net: nn.Module) -> list[torch.Tensor]:
     return [t for t in net.state_dict().values() if t.is_floating_point()]
 
 
-def amp_dtype(device: torch.device) -> torch.dtype | None:
-    """bf16 on GPUs that have it (Ampere and newer), fp16 on older ones, None (fp32) elsewhere."""
+PRECISIONS = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": None}
+
+
+def amp_dtype(device: torch.device, precision: str = "auto") -> torch.dtype | None:
+    """The autocast dtype for ``--precision``: None means plain fp32 (always so off CUDA).
+
+    ``auto``: bf16 on GPUs that have it (Ampere and newer: no loss scaling needed), fp16 on
+    older ones (T4, V100, GTX/RTX 20xx), which then need a GradScaler.
+    """
     if device.type != "cuda":
         return None
-    return torch.bfloat16 if torch.cuda.get_device_capability(device)[0] >= 8 else torch.float16
+    if precision == "auto":
+        return torch.bfloat16 if torch.cuda.get_device_capability(device)[0] >= 8 else torch.float16
+    return PRECISIONS[precision]
 
 
-def autocast(device: torch.device):
-    """Mixed precision on CUDA, a do-nothing context elsewhere."""
-    dtype = amp_dtype(device)
+def autocast(dtype: torch.dtype | None):
+    """Mixed precision on CUDA in ``dtype``; a do-nothing context when ``dtype`` is None."""
     if dtype is None:
         return contextlib.nullcontext()
     return torch.autocast(device_type="cuda", dtype=dtype)
@@ -168,10 +176,12 @@ def tta_logits(net: nn.Module, x: torch.Tensor, level: int) -> torch.Tensor:
 
 
 @torch.no_grad()
-def predict(net: nn.Module, images: torch.Tensor, tta: int = 0, batch_size: int = 2000) -> torch.Tensor:
-    """Float32 logits [N, classes] for ``images`` in eval mode, with ``tta`` test-time views."""
+def predict(net: nn.Module, images: torch.Tensor, tta: int = 0, batch_size: int = 2000,
+            dtype: torch.dtype | None = None) -> torch.Tensor:
+    """Float32 logits [N, classes] for ``images`` in eval mode, with ``tta`` test-time views
+    (autocast to ``dtype`` on CUDA when given)."""
     net.eval()
-    with autocast(images.device):
+    with autocast(dtype):
         return torch.cat([tta_logits(net, chunk, tta) for chunk in images.split(batch_size)])
 
 
