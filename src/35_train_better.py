@@ -32,7 +32,7 @@ from tudui.cli import lesson_parser
 from tudui.data import cifar10, cifar10_is_synthetic, synthetic_banner, tensor_images
 from tudui.device import describe, pick_device
 from tudui.engine import evaluate, train_one_epoch
-from tudui.errors import friendly_errors
+from tudui.errors import CourseError, friendly_errors
 from tudui.paths import lesson_name
 from tudui.recipes import BetterTudui, TensorBatches, channel_stats
 from tudui.seeding import seed_everything
@@ -119,7 +119,10 @@ def main(argv=None) -> dict:
     group.add_argument("--ablation", action="store_true",
                        help="train once per step: course, then each chosen idea added in turn")
     args = parser.parse_args(argv)
-    epochs = args.epochs or (QUICK_EPOCHS if args.quick else EPOCHS)
+    epochs = args.epochs if args.epochs is not None else QUICK_EPOCHS if args.quick else EPOCHS
+    if epochs < 1:
+        raise CourseError(f"--epochs must be at least 1 (got {epochs}).",
+                          f"--epochs 至少为 1（现在是 {epochs}）。")
 
     chosen = [n for n in IDEAS if args.all or getattr(args, n)]
     whole_ladder = not chosen               # no idea named: the whole ladder
@@ -143,22 +146,23 @@ def main(argv=None) -> dict:
 
     writer = make_writer(lesson_name(__file__), args.log_dir)
     rows = []
-    for k, ideas in enumerate(ladder):
-        name = ("course" if not ideas else f"+{ideas[-1]}" if args.ablation and k == len(ideas)
-                else "full" if len(ideas) == len(IDEAS) else "+".join(ideas))
-        tag = f"{k}_{name.lstrip('+').replace('+', '_')}"
-        run = train_recipe(set(ideas), data, epochs, device, args.seed, writer, tag)
-        rows.append({"step": name, "ideas": list(ideas), "accuracy": run["accuracy"],
-                     "seconds": run["seconds"], "history": run["history"]})
-        writer.add_scalar("ablation/final_test_accuracy", run["accuracy"], k)
-        print(f"  [{k}] {name:<18} 测试正确率 / test accuracy {run['accuracy']:7.2%}   "
-              f"{run['seconds']:6.1f}s  ({run['images_per_second']:.0f} images/s)")
-
-    table = ["| # | step | test accuracy | seconds |", "| - | - | - | - |"]
-    table += [f"| {k} | {r['step']} | {r['accuracy']:.2%} | {r['seconds']:.1f} |"
-              for k, r in enumerate(rows)]
-    writer.add_text("ablation/table", "\n".join(table))
-    writer.close()
+    try:
+        for k, ideas in enumerate(ladder):
+            name = ("course" if not ideas else f"+{ideas[-1]}" if args.ablation and k == len(ideas)
+                    else "full" if len(ideas) == len(IDEAS) else "+".join(ideas))
+            tag = f"{k}_{name.lstrip('+').replace('+', '_')}"
+            run = train_recipe(set(ideas), data, epochs, device, args.seed, writer, tag)
+            rows.append({"step": name, "ideas": list(ideas), "accuracy": run["accuracy"],
+                         "seconds": run["seconds"], "history": run["history"]})
+            writer.add_scalar("ablation/final_test_accuracy", run["accuracy"], k)
+            print(f"  [{k}] {name:<18} 测试正确率 / test accuracy {run['accuracy']:7.2%}   "
+                  f"{run['seconds']:6.1f}s  ({run['images_per_second']:.0f} images/s)")
+        table = ["| # | step | test accuracy | seconds |", "| - | - | - | - |"]
+        table += [f"| {k} | {r['step']} | {r['accuracy']:.2%} | {r['seconds']:.1f} |"
+                  for k, r in enumerate(rows)]
+        writer.add_text("ablation/table", "\n".join(table))
+    finally:
+        writer.close()
     print("\n消融表 / ablation table:\n" + "\n".join(table))
     return {"rows": rows, "accuracy": rows[-1]["accuracy"], "model": run["model"],
             "optimizer": run["optimizer"], "loss_fn": run["loss_fn"], "lrs": run["lrs"],

@@ -20,6 +20,7 @@ from tudui.models import Tudui
 from tudui.paths import REPO_ROOT, SRC_DIR
 from tudui.recipes import BetterTudui, TensorBatches, channel_stats, random_crop_flip
 
+DDP_EPOCHS = 12        # 2 ranks x 8 steps of 32 images per epoch: enough for Adam to learn
 SCRIPT_TIMEOUT = 300   # seconds: a hung process group fails the test instead of hanging CI
 
 
@@ -53,7 +54,7 @@ def ddp_run(data_root, tmp_path_factory):
     """One torchrun run with 2 CPU processes, shared by the assertions below."""
     log_dir = tmp_path_factory.mktemp("ddp_logs")
     proc = run_script("34_train_ddp", *common(data_root, log_dir), "--optimizer", "adam",
-                      "--batch-size", "32", nproc=2)
+                      "--batch-size", "32", "--epochs", str(DDP_EPOCHS), nproc=2)
     output = proc.stdout + proc.stderr
     assert proc.returncode == 0, output[-5000:]
     summary = json.loads((log_dir / "34_train_ddp" / "summary.json").read_text())
@@ -66,7 +67,7 @@ def test_ddp_two_processes_learn_and_end_with_identical_weights(ddp_run):
     assert summary["effective_batch"] == 64
     assert summary["lr"] == pytest.approx(2e-3)             # 1e-3 (Adam) x 2 processes
     history = summary["history"]
-    assert len(history) == load_lesson("34_train_ddp").QUICK_EPOCHS
+    assert len(history) == DDP_EPOCHS
     assert history[-1]["train_loss"] < history[0]["train_loss"] - 0.5
     assert summary["test_accuracy"] > 0.4                    # chance is 0.1
     # each rank hashed its own weights; DDP's averaged gradients keep the copies bit-identical
@@ -216,3 +217,10 @@ def test_augmentation_is_a_padded_crop_maybe_flipped_and_changes_the_batches(dat
     augmented = next(iter(TensorBatches(images, labels, 64, augment=True,
                                         generator=torch.Generator().manual_seed(1))))
     assert torch.equal(plain[1], augmented[1]) and not torch.equal(plain[0], augmented[0])
+
+
+@pytest.mark.parametrize("lesson", ["34_train_ddp", "35_train_better"])
+def test_zero_epochs_is_a_clear_error(lesson, run_lesson):
+    with pytest.raises(SystemExit) as exit_info:
+        run_lesson(lesson, "--epochs", "0")
+    assert exit_info.value.code == 2
