@@ -156,6 +156,8 @@ def test_reset_starts_every_conv_group_as_identity_and_is_repeatable():
     conv = net.groups[0].conv2.weight
     assert torch.equal(conv, torch.nn.init.dirac_(torch.empty_like(conv)))
     assert not net.whiten.weight.requires_grad and not net.groups[0].norm1.weight.requires_grad
+    assert torch.equal(net.whiten.weight, whitening_filters(sample))
+    assert not net.whiten.bias.any()
     torch.manual_seed(1)
     net.reset(sample)
     assert all(torch.equal(first[k], v) for k, v in net.state_dict().items())

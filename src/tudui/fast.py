@@ -39,14 +39,14 @@ class ConvGroup(nn.Module):
 
 
 def batch_norm(channels: int) -> nn.BatchNorm2d:
-    """BatchNorm with a learned shift but a fixed scale of 1 (weight decay keeps it tidy)."""
+    """BatchNorm with a learned shift but a fixed scale of 1 (the conv before it can scale)."""
     norm = nn.BatchNorm2d(channels, eps=1e-12, momentum=BN_MOMENTUM)
     norm.weight.requires_grad_(False)
     return norm
 
 
 class FastNet(nn.Module):
-    """whiten(2x2 conv, 24 ch) -> 3 ConvGroups (32 -> 15 -> 7 -> 3 pixels) -> global max -> linear."""
+    """whiten (2x2 conv, 24 ch; 32 -> 31 px) -> 3 ConvGroups (15, 7, 3 px) -> global max -> linear."""
 
     def __init__(self, widths: tuple[int, int, int] = (64, 256, 256), num_classes: int = 10):
         super().__init__()
@@ -76,6 +76,7 @@ class FastNet(nn.Module):
             for conv in (group.conv1, group.conv2):
                 nn.init.dirac_(conv.weight[:conv.in_channels])
         self.whiten.weight.copy_(whitening_filters(sample))
+        self.whiten.bias.zero_()
 
 
 def whitening_filters(images: torch.Tensor, eps: float = WHITEN_EPS) -> torch.Tensor:
