@@ -83,13 +83,14 @@ def test_quick_training_learns_and_logs(quick_run):
     result, log_dir = quick_run
     module = load_lesson("27_train")
     epochs = module.QUICK_EPOCHS
-    steps_per_epoch = 512 // 64
+    steps_per_epoch = 512 // module.QUICK_BATCH_SIZE
     assert len(result["step_losses"]) == epochs * steps_per_epoch
     assert len(result["history"]) == epochs
     losses = result["step_losses"]
-    first, last = sum(losses[:8]) / 8, sum(losses[-8:]) / 8
+    first, last = sum(losses[:16]) / 16, sum(losses[-16:]) / 16
     assert last < first - 0.3, (first, last)
-    assert result["test_accuracy"] >= 0.3  # chance is 0.1
+    assert all(v == v for v in losses)  # no NaN
+    assert result["test_accuracy"] >= 0.25  # chance is 0.1
     assert result["history"][-1]["test_loss"] < result["history"][0]["test_loss"]
     assert all(h["seconds"] > 0 for h in result["history"])
     events = read_events(log_dir / "27_train")
@@ -105,7 +106,7 @@ def test_quick_training_learns_and_logs(quick_run):
     files = sorted(p.name for p in (log_dir / "27_train").glob("*.pth"))
     assert files == sorted(f"tudui_{i}.pth" for i in range(epochs))
     state = torch.load(result["checkpoint"], weights_only=True)
-    assert state["epoch"] == epochs and state["optimizer"]["param_groups"][0]["lr"] == 1e-2
+    assert state["epoch"] == epochs and state["optimizer"]["param_groups"][0]["lr"] == module.QUICK_LEARNING_RATE
     assert state["step_losses"] == losses
 
 
@@ -125,7 +126,7 @@ def test_ctrl_c_keeps_the_last_checkpoint_and_resume_matches_an_uninterrupted_ru
 
     def step_then_ctrl_c(self, *args, **kwargs):
         calls["n"] += 1
-        if calls["n"] == 13:  # in the middle of the 2nd epoch (8 steps per epoch)
+        if calls["n"] == 21:  # in the middle of the 2nd epoch (16 steps per epoch)
             raise KeyboardInterrupt
         return real_step(self, *args, **kwargs)
 
@@ -137,7 +138,7 @@ def test_ctrl_c_keeps_the_last_checkpoint_and_resume_matches_an_uninterrupted_ru
     assert sorted(p.name for p in folder.iterdir() if p.suffix in (".pth", ".tmp")) == [
         "tudui_0.pth"]
     state = torch.load(folder / "tudui_0.pth", weights_only=True)
-    assert state["epoch"] == 1 and len(state["step_losses"]) == 8
+    assert state["epoch"] == 1 and len(state["step_losses"]) == 16
 
     monkeypatch.setattr(torch.optim.SGD, "step", real_step)
     resumed = _train(data_root, tmp_path / "cut", "--epochs", "3", "--shuffle", "--resume")
@@ -165,7 +166,7 @@ def test_resume_without_a_checkpoint_and_cuda_without_gpu_are_clear_errors(data_
 def test_bf16_runs_and_stays_close(data_root, tmp_path):
     fp32 = _train(data_root, tmp_path / "fp32", "--epochs", "1")
     bf16 = _train(data_root, tmp_path / "bf16", "--epochs", "1", "--bf16")
-    assert len(bf16["step_losses"]) == 8
+    assert len(bf16["step_losses"]) == 16
     assert all(torch.isfinite(torch.tensor(bf16["step_losses"])))
     assert bf16["step_losses"] != fp32["step_losses"]  # it really ran in another precision
     assert bf16["step_losses"] == pytest.approx(fp32["step_losses"], abs=0.05)
