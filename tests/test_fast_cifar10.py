@@ -18,8 +18,8 @@ LESSON = "36_fast_cifar10"
 
 
 def test_quick_run_learns_repeats_and_logs(run_lesson, log_dir):
-    lesson = load_lesson(LESSON)
-    result = run_lesson(LESSON, "--runs", "2", "--seed", "5")
+    lesson = load_lesson("36_fast_cifar10")
+    result = run_lesson("36_fast_cifar10", "--runs", "2", "--seed", "5")
     runs = result["runs"]
     assert [r["seed"] for r in runs] == [5, 6]
     steps_per_epoch = 512 // lesson.QUICK_BATCH_SIZE  # --quick trains on the first 512 images
@@ -47,16 +47,16 @@ def test_quick_run_learns_repeats_and_logs(run_lesson, log_dir):
 
 def test_without_quick_and_without_gpu_it_is_skipped(run_lesson):
     with pytest.raises(SystemExit) as exit_info:
-        run_lesson(LESSON, quick=False)  # run_lesson passes --device cpu
+        run_lesson("36_fast_cifar10", quick=False)  # run_lesson passes --device cpu
     assert exit_info.value.code == 3      # the tour shows "skipped"
     with pytest.raises(SkipLesson, match="GPU"):
-        load_lesson(LESSON).main.__wrapped__(["--device", "cpu"])
+        load_lesson("36_fast_cifar10").main.__wrapped__(["--device", "cpu"])
 
 
 @pytest.mark.parametrize("flag", ["--runs", "--epochs"])
 def test_zero_runs_or_epochs_is_a_course_error(run_lesson, flag):
     with pytest.raises(SystemExit) as exit_info:
-        run_lesson(LESSON, flag, "0")
+        run_lesson("36_fast_cifar10", flag, "0")
     assert exit_info.value.code == 2
 
 
@@ -69,7 +69,7 @@ def _coded_images(n: int, pad: int = 2) -> torch.Tensor:
 
 
 def test_batches_crop_flip_keep_shapes_and_label_alignment():
-    lesson = load_lesson(LESSON)
+    lesson = load_lesson("36_fast_cifar10")
     n, batch_size = 100, 32
     padded = _coded_images(n)
     labels = (torch.arange(n) * 7 + 3) % 10
@@ -179,7 +179,7 @@ def test_lookahead_moves_the_slow_copy_and_restarts_from_it():
 
 
 def test_lr_schedule_is_a_triangle():
-    lesson = load_lesson(LESSON)
+    lesson = load_lesson("36_fast_cifar10")
     total = 100
     factors = [lesson.lr_factor(s, total) for s in range(total + 1)]
     start, peak, end = lesson.LR_SHAPE
