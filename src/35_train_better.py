@@ -11,13 +11,18 @@
   ReLU, per-channel normalization, shuffling, momentum + weight decay, BatchNorm, augmentation
   (random crop + flip), a one-cycle learning-rate schedule, label smoothing.
 - 消融表（每一步的测试正确率和秒数）。An ablation table: each step's test accuracy and seconds.
-- 数据增强只改变训练批次，不改变测试集。Augmentation changes the training batches, never the test set.
+- 数据增强只改变训练批次，不改变测试集；而且必须保持标签正确：在生成的替代数据上，水平翻转把
+  第 2 类的 "/" 条纹变成第 3 类的 "\\" 条纹，所以 +augment 在那里反而降低正确率。
+  Augmentation changes the training batches, never the test set, and must keep the label true:
+  on the generated stand-in a flip turns class 2's "/" stripes into class 3's "\\" stripes, so
+  +augment costs accuracy there (real photos stay what they are when mirrored).
 
 运行 / Run:
   python src/35_train_better.py                 # 消融 / the ladder: course, +relu, ... 9 runs
   python src/35_train_better.py --all           # 只训练完整配方 / the full recipe only
   python src/35_train_better.py --relu --batchnorm [--ablation]   # 任选想法 / any mix
-  (2 核 CPU 上完整配方 15 轮约 10 分钟 / the full recipe's 15 epochs: about 10 min on 2 CPU cores)
+  (完整配方 15 轮：空闲的 2 核 CPU 上估计 8-10 分钟，整个消融约 1-1.5 小时 / the full recipe's 15
+  epochs: estimated 8-10 min on an idle 2-core CPU; the whole ladder 1-1.5 hours)
 TensorBoard:  tensorboard --logdir logs/35_train_better —— "ablation" 一组：每一步的
   ablation/<k>_<step>/test_accuracy 与 train_loss 曲线，ablation/final_test_accuracy（横轴是步骤
   编号 / the x axis is the step number），以及文字页 ablation/table。
@@ -40,7 +45,7 @@ from tudui.tb import make_writer
 
 BATCH_SIZE = 64          # the course's batch size, kept for every step
 COURSE_LR = 1e-2         # the course's SGD learning rate
-EPOCHS = 15              # per run; the full recipe's 15 epochs take about 10 minutes on 2 cores
+EPOCHS = 15              # per run; sized so the full recipe fits ~10 minutes on 2 CPU cores
 MOMENTUM, WEIGHT_DECAY = 0.9, 5e-4
 MAX_LR = 0.05            # one-cycle: warm up from MAX_LR/25 to this, then anneal to ~0
 LABEL_SMOOTHING = 0.1
