@@ -53,17 +53,17 @@ def random_crop_flip(batch: torch.Tensor, padding: int = 4,
     Each image gets its own shift (zero padding, as torchvision's RandomCrop) and its own coin
     for the flip, like the per-image transforms, but in a few tensor operations.
     """
-    b, _, h, w = batch.shape
+    b, c, h, w = batch.shape
     padded = nn.functional.pad(batch, (padding,) * 4)
-    dy = torch.randint(0, 2 * padding + 1, (b, 1), generator=generator)
-    dx = torch.randint(0, 2 * padding + 1, (b, 1), generator=generator)
-    flip = torch.rand(b, 1, generator=generator) < 0.5
-    cols = torch.arange(w).expand(b, w)
-    cols = torch.where(flip, w - 1 - cols, cols) + dx           # a flip reads the columns backwards
-    rows = torch.arange(h).expand(b, h) + dy
-    index = torch.arange(b)[:, None, None]
-    # [B,H,W,C] from advanced indexing; back to [B,C,H,W]
-    return padded.permute(0, 2, 3, 1)[index, rows[:, :, None], cols[:, None, :]].permute(0, 3, 1, 2)
+    dy = torch.randint(0, 2 * padding + 1, (b, 1, 1), generator=generator)
+    dx = torch.randint(0, 2 * padding + 1, (b, 1, 1), generator=generator)
+    flip = torch.rand(b, 1, 1, generator=generator) < 0.5
+    cols = torch.arange(w).view(1, 1, w)
+    cols = torch.where(flip, w - 1 - cols, cols) + dx          # a flip reads the columns backwards
+    rows = torch.arange(h).view(1, h, 1) + dy
+    # where each output pixel comes from in the flattened padded picture; gather is one fast pass
+    index = (rows * (w + 2 * padding) + cols).view(b, 1, h * w).expand(b, c, h * w)
+    return padded.flatten(2).gather(2, index).view(b, c, h, w)
 
 
 class TensorBatches:
