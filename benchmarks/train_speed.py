@@ -78,8 +78,7 @@ def training_flops_per_image(model: nn.Module) -> float:
     return 3 * sum(forward) - forward[0]
 
 
-def _best_rate(work, flops: float, repeats: int = 5) -> float:
-    work()  # warm-up: oneDNN prepares its kernels on the first call
+def _best_rate(work, flops: float, repeats: int = 3) -> float:
     best = float("inf")
     for _ in range(repeats):
         start = time.perf_counter()
@@ -88,16 +87,18 @@ def _best_rate(work, flops: float, repeats: int = 5) -> float:
     return flops / best
 
 
+N_MATMUL = 2048
+_A, _B = torch.randn(N_MATMUL, N_MATMUL), torch.randn(N_MATMUL, N_MATMUL)
+_CONV = nn.Conv2d(64, 64, 5, padding=2).to(memory_format=torch.channels_last)
+_X = torch.randn(64, 64, 32, 32).contiguous(memory_format=torch.channels_last)
+
+
 def dense_rates() -> dict:
-    """The machine's measured fp32 rate: a large matmul and a large channels-last convolution."""
-    n = 2048
-    a, b = torch.randn(n, n), torch.randn(n, n)
-    matmul = _best_rate(lambda: a @ b, 2 * n ** 3)
-    conv = nn.Conv2d(64, 64, 5, padding=2).to(memory_format=torch.channels_last)
-    x = torch.randn(64, 64, 32, 32).contiguous(memory_format=torch.channels_last)
+    """The machine's measured fp32 rate (FLOP/s): a large matmul, a large channels-last conv."""
+    matmul = _best_rate(lambda: _A @ _B, 2 * N_MATMUL ** 3)
     with torch.no_grad():
-        conv_rate = _best_rate(lambda: conv(x), 2 * 64 * 64 * 32 * 32 * 64 * 25)
-    return {"matmul": matmul, "conv": conv_rate, "limit": max(matmul, conv_rate)}
+        conv = _best_rate(lambda: _CONV(_X), 2 * 64 * 64 * 32 * 32 * 64 * 25)
+    return {"matmul": matmul, "conv": conv}
 
 
 def course_style(data, images: int) -> float:
@@ -142,8 +143,8 @@ def accuracy_after(train, test, epochs: int, amp_dtype=None) -> float:
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-root", type=Path, default=None)
-    parser.add_argument("--images", type=int, default=64 * 60, help="pictures per timed run")
-    parser.add_argument("--repeats", type=int, default=3, help="interleaved rounds; best counts")
+    parser.add_argument("--images", type=int, default=64 * 30, help="pictures per timed run")
+    parser.add_argument("--repeats", type=int, default=5, help="interleaved rounds; best counts")
     parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads")
     parser.add_argument("--accuracy", type=int, default=0, metavar="EPOCHS",
                         help="also train fp32 and bf16 this many epochs and compare accuracy")
@@ -155,24 +156,33 @@ def main(argv=None) -> dict:
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, data: {where}")
     print(f"Tudui training cost: {flops / 1e6:.1f} MFLOP per image (forward + backward)")
 
-    rates = dense_rates()
-    print(f"dense fp32 rate: matmul {rates['matmul'] / 1e9:.0f} GFLOP/s, channels-last conv "
-          f"{rates['conv'] / 1e9:.0f} GFLOP/s -> limit {rates['limit'] / flops:.0f} images/s")
-
-    runs = {"course-style": lambda: course_style(train, args.images),
+    runs = {"dense": dense_rates,
+            "course-style": lambda: course_style(train, args.images),
             "engine (fp32)": lambda: with_engine(train, args.images),
             "engine --bf16": lambda: with_engine(train, args.images, torch.bfloat16)}
-    for run in runs.values():  # warm-up, not timed
+    for run in runs.values():  # warm-up, not timed (oneDNN prepares its kernels on first use)
         run()
-    best = dict.fromkeys(runs, 0.0)
+    best, rates, ratios = dict.fromkeys(runs, 0.0), {"matmul": 0.0, "conv": 0.0}, []
     for round_ in range(args.repeats):
+        speeds = {}
         for name, run in runs.items():
-            speed = run()
-            best[name] = max(best[name], speed)
-            print(f"  round {round_ + 1}: {name:<14} {speed:7.0f} images/s")
+            if name == "dense":
+                for kind, rate in run().items():
+                    rates[kind] = max(rates[kind], rate)
+                continue
+            speeds[name] = run()
+            best[name] = max(best[name], speeds[name])
+        ratios.append(speeds["engine (fp32)"] / speeds["course-style"])
+        print(f"  round {round_ + 1}: " + ", ".join(f"{n} {v:.0f}" for n, v in speeds.items())
+              + f" images/s; engine/course {ratios[-1]:.2f}x")
+    del best["dense"]
+    rates["limit"] = max(rates["matmul"], rates["conv"])
     course = best["course-style"]
     limit_images = rates["limit"] / flops
-    print("\nbest of each / 各自最好:")
+    print(f"\ndense fp32 rate (best): matmul {rates['matmul'] / 1e9:.0f} GFLOP/s, channels-last "
+          f"conv {rates['conv'] / 1e9:.0f} GFLOP/s -> limit {limit_images:.0f} images/s")
+    print(f"engine/course ratio, median of the rounds: {sorted(ratios)[len(ratios) // 2]:.2f}x")
+    print("best of each / 各自最好:")
     for name, speed in best.items():
         print(f"  {name:<14} {speed:7.0f} images/s   {speed / course:4.2f}x course-style   "
               f"{speed / limit_images:4.0%} of the fp32 compute limit")
