@@ -11,12 +11,10 @@
   ReLU, per-channel normalization, shuffling, momentum + weight decay, BatchNorm, augmentation
   (random crop + flip), a one-cycle learning-rate schedule, label smoothing.
 - 消融表（每一步的测试正确率和秒数）。An ablation table: each step's test accuracy and seconds.
-- 数据增强只改变训练批次，不改变测试集；而且必须保持标签正确：在生成的替代数据上，水平翻转把
-  第 2 类的 "/" 条纹变成第 3 类的 "\\" 条纹，训练时这两类再也分不开，它们的测试得分只能碰运气。
+- 数据增强只改变训练批次，不改变测试集，而且必须保持标签正确：翻转后的飞机还是飞机。
   Augmentation changes the training batches, never the test set, and must keep the label true:
-  on the generated stand-in a flip turns class 2's "/" stripes into class 3's "\\" stripes, so
-  training can no longer tell those two classes apart and their test score is left to luck
-  (real photos stay what they are when mirrored).
+  a mirrored aeroplane is still an aeroplane (the generated stand-in is built so that this
+  holds too: no class is the mirror image of another).
 
 运行 / Run:
   python src/35_train_better.py                 # 消融 / the ladder: course, +relu, ... 9 runs

@@ -27,7 +27,9 @@ def test_paths_come_from_the_package_not_the_cwd(tmp_path, monkeypatch):
 
 def test_lesson_files_are_in_course_order():
     names = [p.stem for p in paths.lesson_files()]
-    assert names == sorted(names) and "01_env_check" in names
+    assert [n[:2] for n in names] == sorted(n[:2] for n in names) and "01_env_check" in names
+    if "26_model_load" in names:
+        assert names.index("26_model_save") < names.index("26_model_load")
 
 
 def test_atomic_write_leaves_no_temporary_files(tmp_path):

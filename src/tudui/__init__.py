@@ -5,5 +5,5 @@ writers, friendly errors, data sets, the course's model and the training engine.
 Each lesson keeps what it teaches and imports the rest from here.
 """
 
-__all__ = ["cli", "data", "device", "engine", "errors", "hymenoptera", "inspect_model", "models", "paths",
-           "seeding", "tb"]
+__all__ = ["cli", "data", "device", "engine", "errors", "fast", "hymenoptera", "inspect_model",
+           "models", "paths", "recipes", "scratch", "seeding", "tb"]

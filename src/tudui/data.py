@@ -106,7 +106,7 @@ def cifar10_is_synthetic(root: str | os.PathLike) -> bool:
 
 
 # --------------------------------------------------------------------------------------------
-# Synthetic CIFAR-10: ten visibly different pattern families (stripes, checks, discs...) in
+# Synthetic CIFAR-10: ten visibly different pattern families (stripes, dots, discs...) in
 # random colours, shifted and noisy, so that colour alone does not give the class away and a
 # better model or recipe really does learn more.
 
@@ -120,8 +120,8 @@ def _cifar_pattern(label: int, y: np.ndarray, x: np.ndarray, period: np.ndarray,
         return np.sin(2 * np.pi * x / period)                            # vertical stripes
     if label == 2:
         return np.sin(2 * np.pi * (x + y) / (1.4 * period))              # diagonal /
-    if label == 3:
-        return np.sin(2 * np.pi * (x - y) / (1.4 * period))              # diagonal back-slash
+    if label == 3:  # not "\" stripes: a mirrored "/" (flip augmentation) must stay class 2
+        return np.cos(2 * np.pi * x / period) + np.cos(2 * np.pi * y / period) - 1  # dots
     if label == 4:
         return np.sin(2 * np.pi * x / period) * np.sin(2 * np.pi * y / period)  # checks
     if label == 5:

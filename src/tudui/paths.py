@@ -19,8 +19,13 @@ def lesson_name(file: str | os.PathLike) -> str:
 
 
 def lesson_files() -> list[Path]:
-    """Every numbered lesson ``src/NN_*.py``, in course order."""
-    return sorted(p for p in SRC_DIR.glob("[0-9][0-9]_*.py"))
+    """Every numbered lesson ``src/NN_*.py``, in course order.
+
+    Within one video part a ``*_load`` lesson comes after its sibling (26_model_save, then
+    26_model_load), because it loads what the other one wrote.
+    """
+    return sorted(SRC_DIR.glob("[0-9][0-9]_*.py"),
+                  key=lambda p: (p.stem[:2], p.stem.endswith("_load"), p.stem))
 
 
 def lesson_log_dir(lesson: str, log_dir: str | os.PathLike | None = None) -> Path:
