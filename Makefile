@@ -21,8 +21,7 @@ venv:
 	@if [ ! -x "$(PY)" ] || ! cmp -s requirements.txt "$(STAMP)"; then \
 		echo ">> creating $(VENV) from requirements.txt (first time: a few minutes, PyTorch is large)"; \
 		$(PYTHON) -m venv $(VENV) && \
-		$(PY) -m pip install --disable-pip-version-check -q --upgrade pip && \
-		$(PY) -m pip install --disable-pip-version-check -q -r requirements.txt && \
+		$(PY) -m pip install --disable-pip-version-check -r requirements.txt && \
 		cp requirements.txt "$(STAMP)"; \
 	fi
 
