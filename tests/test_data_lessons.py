@@ -186,7 +186,8 @@ def test_12_a_crop_larger_than_the_picture_is_explained(run_lesson, capsys):
 # ---------------------------------------------------------------- 14, 15 CIFAR-10
 
 def _stand_in_test_images():
-    images, labels = make_synthetic_cifar10_arrays(TEST_CIFAR_TRAIN + TEST_CIFAR_TEST, seed=0)
+    images, labels = make_synthetic_cifar10_arrays(TEST_CIFAR_TRAIN + TEST_CIFAR_TEST, seed=0,
+                                                   noisy_from=TEST_CIFAR_TRAIN)
     return images[TEST_CIFAR_TRAIN:], labels[TEST_CIFAR_TRAIN:]
 
 

@@ -21,6 +21,7 @@ from tudui.errors import CourseError
 from tudui.paths import atomic_write_bytes
 
 SYNTHETIC_MARKER = "SYNTHETIC.txt"
+STAND_IN_VERSION = 2  # raise when the generators change, so old stand-ins are made again
 CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer",
                    "dog", "frog", "horse", "ship", "truck")
 CIFAR10_DIR = "cifar-10-batches-py"
@@ -29,6 +30,7 @@ CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
 
 QUICK_TRAIN_SIZE = 512  # --quick trains on this many CIFAR-10 images...
 QUICK_TEST_SIZE = 256   # ...and tests on this many
+LABEL_NOISE = 0.2       # share of stand-in CIFAR-10 test labels drawn at random (see below)
 
 
 def is_synthetic(folder: str | os.PathLike) -> bool:
@@ -106,7 +108,7 @@ def cifar10_is_synthetic(root: str | os.PathLike) -> bool:
 
 
 # --------------------------------------------------------------------------------------------
-# Synthetic CIFAR-10: ten visibly different pattern families (stripes, dots, discs...) in
+# Synthetic CIFAR-10: ten visibly different pattern families (stripes, shapes, rings...) in
 # random colours, shifted and noisy, so that colour alone does not give the class away and a
 # better model or recipe really does learn more.
 
@@ -121,7 +123,7 @@ def _cifar_pattern(label: int, y: np.ndarray, x: np.ndarray, period: np.ndarray,
     if label == 2:
         return np.sin(2 * np.pi * (x + y) / (1.4 * period))              # diagonal /
     if label == 3:  # not "\" stripes: a mirrored "/" (flip augmentation) must stay class 2
-        return np.cos(2 * np.pi * x / period) + np.cos(2 * np.pi * y / period) - 1  # dots
+        return np.minimum(size - np.abs(y), (y + size) / 2 - np.abs(x)) / 2   # triangle
     if label == 4:
         return np.sin(2 * np.pi * x / period) * np.sin(2 * np.pi * y / period)  # checks
     if label == 5:
@@ -151,8 +153,12 @@ def _cifar_patterns(labels: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return 1 / (1 + np.exp(-3 * masks))
 
 
-def make_synthetic_cifar10_arrays(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """``n`` stand-in images as uint8 [N,32,32,3] and labels [N], deterministic for ``seed``."""
+def make_synthetic_cifar10_arrays(n: int, seed: int, noisy_from: int | None = None
+                                  ) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` stand-in images as uint8 [N,32,32,3] and labels [N], deterministic for ``seed``.
+
+    Labels from index ``noisy_from`` on get LABEL_NOISE random relabelling (see below).
+    """
     rng = np.random.default_rng(seed)
     labels = np.arange(n) % 10
     rng.shuffle(labels)
@@ -165,6 +171,14 @@ def make_synthetic_cifar10_arrays(n: int, seed: int) -> tuple[np.ndarray, np.nda
         chunk = bg + mask * (fg - bg)
         chunk += 18 * rng.standard_normal(chunk.shape, dtype=np.float32)
         images[start:start + len(part)] = np.clip(chunk, 0, 255)
+    # The course's P24 trains its activation-free model with batch-1 SGD on the TEST split. On
+    # perfectly clean patterns the weights then keep growing until the loss overflows to nan,
+    # which real photos (where the model stays unsure) never do. As a stand-in for that
+    # confusion, LABEL_NOISE of the labels from ``noisy_from`` on (the test split) are drawn at
+    # random; the training split stays clean so that short runs learn quickly.
+    if noisy_from is not None:
+        relabel = rng.random(n - noisy_from) < LABEL_NOISE
+        labels[noisy_from:][relabel] = rng.integers(0, 10, int(relabel.sum()))
     return images, labels.astype(np.int64)
 
 
@@ -178,7 +192,8 @@ def write_synthetic_cifar10(root: str | os.PathLike, train_size: int = 50000,
     folder = Path(root) / CIFAR10_DIR
     folder.mkdir(parents=True, exist_ok=True)
     (folder / SYNTHETIC_MARKER).unlink(missing_ok=True)
-    images, labels = make_synthetic_cifar10_arrays(train_size + test_size, seed)
+    images, labels = make_synthetic_cifar10_arrays(train_size + test_size, seed,
+                                                   noisy_from=train_size)
     # The real files store each image as 3072 bytes: the red plane, then green, then blue.
     rows = images.transpose(0, 3, 1, 2).reshape(len(images), 3072)
     splits = np.array_split(np.arange(train_size), 5)
@@ -224,7 +239,7 @@ class DownloadFailed(Exception):
 def marker_text(what: str, seed: int) -> str:
     """The text ``write_marker`` puts in a stand-in folder (compared to decide on reuse)."""
     return (f"This folder is a SYNTHETIC stand-in for {what}, generated with seed {seed} by "
-            "src/00_prepare_data.py --synthetic. Delete the folder and run "
+            f"src/00_prepare_data.py --synthetic (generator v{STAND_IN_VERSION}). Delete the folder and run "
             "src/00_prepare_data.py to fetch the real data.\n")
 
 
