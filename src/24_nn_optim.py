@@ -17,6 +17,10 @@
   这样会把每一步的计算图都挂在 running_loss 上，内存越用越多。
   Add result_loss.item() (a plain number). The course added the tensor itself, which keeps
   every step's graph attached to running_loss, so memory keeps growing.
+- 学习率太大时 loss 会溢出成 nan：本课会停下并说明原因（--lr 可以改学习率）。在生成的替代数据上，
+  课程的 lr=0.01 大约 7 轮后就会这样。
+  With too large a learning rate the loss overflows to nan: the lesson stops and says why
+  (--lr changes it). On the generated stand-in the course's lr=0.01 does so after about 7 epochs.
 
 运行 / Run:   python src/24_nn_optim.py             (课程设置 / the course's settings: 10000
               images x 20 epochs, several minutes on a CPU)
@@ -25,6 +29,8 @@ TensorBoard:  tensorboard --logdir logs  ->  SCALARS: "running_loss" (one point 
 """
 
 from __future__ import annotations
+
+import math
 
 import torch
 from torch import nn
@@ -44,6 +50,13 @@ LEARNING_RATE = 0.01
 BATCH_SIZE = 1
 EPOCHS = 20
 QUICK_IMAGES, QUICK_EPOCHS = 100, 3
+DIVERGED = (
+    "第 {epoch} 轮的 loss 溢出成了 nan/inf：学习率 {lr} 配上 batch_size=1 太大了，权重越长越大直到溢出"
+    "（这个模型层与层之间没有激活函数）。训练已停止，可以用 --lr {smaller} 再试。\n"
+    "The loss overflowed to nan/inf in epoch {epoch}: learning rate {lr} with batch size 1 is too "
+    "large, so the weights grew until they overflowed (this model has no activation between its "
+    "layers). Training stopped; try again with --lr {smaller}."
+)
 
 
 @friendly_errors
@@ -51,6 +64,8 @@ def main(argv=None) -> dict:
     parser = lesson_parser(__doc__)
     parser.add_argument("--epochs", type=int, default=None,
                         help=f"passes over the data (default: {EPOCHS}, with --quick {QUICK_EPOCHS})")
+    parser.add_argument("--lr", type=float, default=LEARNING_RATE,
+                        help=f"learning rate (default: {LEARNING_RATE}, as in the course)")
     args = parser.parse_args(argv)
     epochs = args.epochs or (QUICK_EPOCHS if args.quick else EPOCHS)
     seed_everything(args.seed)
@@ -65,9 +80,9 @@ def main(argv=None) -> dict:
 
     tudui = Tudui().to(device)
     loss = nn.CrossEntropyLoss()
-    optim = torch.optim.SGD(tudui.parameters(), lr=LEARNING_RATE)
+    optim = torch.optim.SGD(tudui.parameters(), lr=args.lr)
     writer = make_writer(lesson_name(__file__), args.log_dir)
-    running_losses = []
+    running_losses, diverged_at = [], None
     try:
         for epoch in range(epochs):
             running_loss = 0.0
@@ -81,9 +96,14 @@ def main(argv=None) -> dict:
             print(f"epoch {epoch}: running_loss = {running_loss:.4f}")
             writer.add_scalar("running_loss", running_loss, epoch)
             running_losses.append(running_loss)
+            if not math.isfinite(running_loss):  # nan from here on: say why instead of printing it
+                diverged_at = epoch
+                print(DIVERGED.format(epoch=epoch, lr=args.lr, smaller=args.lr / 10))
+                break
     finally:
         writer.close()
-    return {"running_losses": running_losses, "images": len(dataset), "epochs": epochs,
+    return {"running_losses": running_losses, "diverged_at_epoch": diverged_at,
+            "images": len(dataset), "epochs": epochs,
             "log_dir": writer.log_dir}
 
 

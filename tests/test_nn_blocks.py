@@ -175,10 +175,18 @@ def test_24_sgd_running_loss_falls_and_is_logged(run_lesson, log_dir, one_thread
     losses = result["running_losses"]
     assert result["epochs"] == len(losses) == 3 and result["images"] == 100
     assert all(isinstance(v, float) and math.isfinite(v) for v in losses)
-    assert losses[-1] < losses[0]
+    assert losses[-1] < losses[0] and result["diverged_at_epoch"] is None
     scalars = read_events(log_dir / "24_nn_optim")["scalars"]["running_loss"]
     assert [step for step, _ in scalars] == [0, 1, 2]
     assert [value for _, value in scalars] == pytest.approx(losses, rel=1e-6)
+
+
+def test_24_stops_and_explains_when_the_loss_overflows(run_lesson, capsys, one_thread):
+    result = run_lesson("24_nn_optim", "--lr", "100")
+    assert result["diverged_at_epoch"] == 0 and len(result["running_losses"]) == 1
+    assert not math.isfinite(result["running_losses"][0])
+    out = capsys.readouterr().out
+    assert "Training stopped; try again with --lr 10.0" in out and out.count("running_loss") == 1
 
 
 def test_24_defaults_are_the_courses():
