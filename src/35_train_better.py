@@ -20,8 +20,8 @@
   python src/35_train_better.py                 # 消融 / the ladder: course, +relu, ... 9 runs
   python src/35_train_better.py --all           # 只训练完整配方 / the full recipe only
   python src/35_train_better.py --relu --batchnorm [--ablation]   # 任选想法 / any mix
-  (完整配方 15 轮：空闲的 2 核 CPU 上估计 8-10 分钟，整个消融约 1-1.5 小时 / the full recipe's 15
-  epochs: estimated 8-10 min on an idle 2-core CPU; the whole ladder 1-1.5 hours)
+  (完整配方 15 轮：2 核 CPU 上实测 6.6 分钟，整个消融约 1-1.5 小时 / the full recipe's 15
+  epochs: 6.6 min measured on a 2-core CPU; the whole ladder about 1-1.5 hours)
 TensorBoard:  tensorboard --logdir logs/35_train_better —— "ablation" 一组：每一步的
   ablation/<k>_<step>/test_accuracy 与 train_loss 曲线，ablation/final_test_accuracy（横轴是步骤
   编号 / the x axis is the step number），以及文字页 ablation/table。
