@@ -18,7 +18,7 @@ from torch.utils.data import Dataset, Subset
 from torchvision import transforms
 
 from tudui.errors import CourseError
-from tudui.paths import atomic_write_bytes
+from tudui.paths import DATASET_DIR, atomic_write_bytes
 
 SYNTHETIC_MARKER = "SYNTHETIC.txt"
 STAND_IN_VERSION = 2  # raise when the generators change, so old stand-ins are made again
@@ -68,16 +68,22 @@ class CIFAR10(torchvision.datasets.CIFAR10):
         self.class_to_idx = {c: i for i, c in enumerate(self.classes)}
 
 
+def prepare_command(root: str | os.PathLike, *flags: str) -> str:
+    """The 00_prepare_data command a learner should run for ``root`` (with --data-root if needed)."""
+    extra = [] if Path(root).resolve() == DATASET_DIR.resolve() else ["--data-root", str(root)]
+    return " ".join(["python src/00_prepare_data.py", *flags, *extra])
+
+
 def _cifar_missing_error(root: Path, cause: BaseException | None) -> CourseError:
     reason = f" ({type(cause).__name__}: {cause})" if cause else ""
+    synthetic = prepare_command(root, "--synthetic")
     return CourseError(
         f"CIFAR-10 is not in {root} and could not be downloaded{reason}. Either download "
         f"{CIFAR10_ARCHIVE} (163 MB, {CIFAR10_URL}, or a mirror/网盘 copy) and put the file "
         f"itself into {root}/ (it is checked and unpacked automatically), or run "
-        "`python src/00_prepare_data.py --synthetic` to generate an offline stand-in so every "
-        "lesson can run.",
+        f"`{synthetic}` to generate an offline stand-in so every lesson can run.",
         f"在 {root} 中找不到 CIFAR-10，且下载失败。请把 {CIFAR10_ARCHIVE} 放到 {root}/ 目录，"
-        "或运行 `python src/00_prepare_data.py --synthetic` 生成离线替代数据。",
+        f"或运行 `{synthetic}` 生成离线替代数据。",
     )
 
 

@@ -27,6 +27,7 @@ from tudui.data import (
     fetch_archive,
     is_synthetic,
     marker_matches,
+    prepare_command,
     remove_tree,
     write_marker,
 )
@@ -47,14 +48,15 @@ IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".gif")
 
 
 def _missing(where: Path, root: Path) -> CourseError:
+    fetch, synthetic = prepare_command(root), prepare_command(root, "--synthetic")
     return CourseError(
-        f"The ants/bees data is not in {where}. Run `python src/00_prepare_data.py` to download "
+        f"The ants/bees data is not in {where}. Run `{fetch}` to download "
         f"and unpack it (if the download is blocked, first put {HYMENOPTERA_ARCHIVE} from "
-        f"{HYMENOPTERA_URL} into {root}/), or run `python src/00_prepare_data.py --synthetic` "
+        f"{HYMENOPTERA_URL} into {root}/), or run `{synthetic}` "
         "to generate an offline stand-in. Use --data-root if your data lives elsewhere.",
-        f"在 {where} 找不到蚂蚁/蜜蜂数据集。请先运行 `python src/00_prepare_data.py` 下载"
+        f"在 {where} 找不到蚂蚁/蜜蜂数据集。请先运行 `{fetch}` 下载"
         f"（下载不了就把 {HYMENOPTERA_ARCHIVE} 放进 {root}/），"
-        "或运行 `python src/00_prepare_data.py --synthetic` 生成离线替代数据。",
+        f"或运行 `{synthetic}` 生成离线替代数据。",
     )
 
 
