@@ -111,7 +111,14 @@ def main(argv=None) -> dict:
         start_epoch = state["epoch"]
         step_losses, history = list(state.get("step_losses", [])), list(state.get("history", []))
         print(f"从 {checkpoint.name} 继续 / resuming after epoch {start_epoch}")
-    writer = make_writer(lesson, args.log_dir, fresh=not args.resume)
+    # Always a fresh event file. On --resume the checkpoint's history is written into it again:
+    # the interrupted epoch's points would otherwise be drawn twice once it is trained again.
+    writer = make_writer(lesson, args.log_dir)
+    for step in range(LOG_EVERY, len(step_losses) + 1, LOG_EVERY):
+        writer.add_scalar("train_loss", step_losses[step - 1], step)
+    for past in history:
+        writer.add_scalar("test_loss", past["test_loss"], past["epoch"])
+        writer.add_scalar("test_accuracy", past["test_accuracy"], past["epoch"])
 
     def log_step(step: int, loss: float) -> None:
         print(f"训练次数：{step}, Loss: {loss:.4f}")

@@ -120,6 +120,7 @@ def test_same_seed_gives_the_same_run_and_another_seed_does_not(data_root, tmp_p
 
 def test_ctrl_c_keeps_the_last_checkpoint_and_resume_matches_an_uninterrupted_run(
         data_root, tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(load_lesson("27_train"), "LOG_EVERY", 5)  # points before the cut
     full = _train(data_root, tmp_path / "full", "--epochs", "3", "--shuffle")
 
     real_step, calls = torch.optim.SGD.step, {"n": 0}
@@ -148,6 +149,14 @@ def test_ctrl_c_keeps_the_last_checkpoint_and_resume_matches_an_uninterrupted_ru
     a = torch.load(full["checkpoint"], weights_only=True)["model"]
     b = torch.load(resumed["checkpoint"], weights_only=True)["model"]
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    # TensorBoard shows the resumed run exactly as the uninterrupted one: no step drawn twice
+    # (steps 5-20 were logged before the cut, and steps 20 again after the resume).
+    cut_events, full_events = read_events(folder), read_events(tmp_path / "full" / "27_train")
+    for tag in ("train_loss", "test_loss", "test_accuracy"):
+        steps, values = zip(*cut_events["scalars"][tag])
+        full_steps, full_values = zip(*full_events["scalars"][tag])
+        assert steps == full_steps and len(set(steps)) == len(steps), tag
+        assert values == pytest.approx(full_values), tag
 
 
 def test_resume_without_a_checkpoint_and_cuda_without_gpu_are_clear_errors(data_root, tmp_path,
