@@ -129,6 +129,31 @@ def with_engine(data, images: int, amp_dtype=None) -> float:
     return result["images_per_second"]
 
 
+def layer_costs(repeats: int = 5, calls: int = 20) -> dict:
+    """Milliseconds per batch for Tudui's convolutions and max-pools, each layer timed alone,
+    forward + backward, as the engine runs them (channels-last; the first conv computes no input
+    gradient). What the rest of a step (linears, loss, optimizer, Python) may cost on top."""
+    torch.manual_seed(0)
+    model = engine.prepare_model(Tudui(), "cpu")
+    x = torch.rand(BATCH_SIZE, 3, 32, 32).contiguous(memory_format=torch.channels_last)
+    costs = {"conv": 0.0, "max-pool": 0.0}
+    for index, layer in enumerate(model.model1):
+        kind = ("conv" if isinstance(layer, nn.Conv2d)
+                else "max-pool" if isinstance(layer, nn.MaxPool2d) else None)
+        if kind is not None:
+            inputs = x.detach().requires_grad_(index > 0)
+            grad = torch.randn_like(layer(inputs))
+
+            def work(layer=layer, inputs=inputs, grad=grad):
+                for _ in range(calls):
+                    layer(inputs).backward(grad)
+
+            costs[kind] += 1e3 / _best_rate(work, calls, repeats)
+        with torch.no_grad():
+            x = layer(x)
+    return costs
+
+
 def accuracy_after(train, test, epochs: int, amp_dtype=None) -> float:
     torch.manual_seed(0)
     model = engine.prepare_model(Tudui(), "cpu")
@@ -156,13 +181,13 @@ def main(argv=None) -> dict:
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, data: {where}")
     print(f"Tudui training cost: {flops / 1e6:.1f} MFLOP per image (forward + backward)")
 
-    runs = {"dense": dense_rates,
+    runs = {"dense": dense_rates, "layers": lambda: layer_costs(repeats=1),
             "course-style": lambda: course_style(train, args.images),
             "engine (fp32)": lambda: with_engine(train, args.images),
             "engine --bf16": lambda: with_engine(train, args.images, torch.bfloat16)}
     for run in runs.values():  # warm-up, not timed (oneDNN prepares its kernels on first use)
         run()
-    best, rates, ratios = dict.fromkeys(runs, 0.0), {"matmul": 0.0, "conv": 0.0}, []
+    best, rates, ratios, costs = dict.fromkeys(runs, 0.0), {"matmul": 0.0, "conv": 0.0}, [], {}
     for round_ in range(args.repeats):
         speeds = {}
         for name, run in runs.items():
@@ -170,12 +195,16 @@ def main(argv=None) -> dict:
                 for kind, rate in run().items():
                     rates[kind] = max(rates[kind], rate)
                 continue
+            if name == "layers":
+                for kind, ms in run().items():
+                    costs[kind] = min(costs.get(kind, float("inf")), ms)
+                continue
             speeds[name] = run()
             best[name] = max(best[name], speeds[name])
         ratios.append(speeds["engine (fp32)"] / speeds["course-style"])
         print(f"  round {round_ + 1}: " + ", ".join(f"{n} {v:.0f}" for n, v in speeds.items())
               + f" images/s; engine/course {ratios[-1]:.2f}x")
-    del best["dense"]
+    del best["dense"], best["layers"]
     rates["limit"] = max(rates["matmul"], rates["conv"])
     course = best["course-style"]
     limit_images = rates["limit"] / flops
@@ -186,7 +215,20 @@ def main(argv=None) -> dict:
     for name, speed in best.items():
         print(f"  {name:<14} {speed:7.0f} images/s   {speed / course:4.2f}x course-style   "
               f"{speed / limit_images:4.0%} of the fp32 compute limit")
+    # Where the time goes: the convolutions and max-pools alone, at the speed they run, set a
+    # ceiling that no training loop around them can pass.
+    conv_rate = flops * BATCH_SIZE / (costs["conv"] / 1e3)
+    step_ms = 1e3 * BATCH_SIZE / best["engine (fp32)"]
+    ceiling = 1e3 * BATCH_SIZE / (costs["conv"] + costs["max-pool"])
+    print(f"\none engine step, batch {BATCH_SIZE}: {step_ms:.1f} ms. Timed alone (best of the "
+          f"rounds), its convolutions take {costs['conv']:.1f} ms ({conv_rate / 1e9:.0f} GFLOP/s, "
+          f"{conv_rate / rates['limit']:.0%} of the dense rate), its max-pools "
+          f"{costs['max-pool']:.1f} ms")
+    print(f"ceiling with nothing but those layers: {ceiling:.0f} images/s = "
+          f"{ceiling / course:.2f}x course-style, {ceiling / limit_images:.0%} of the limit; "
+          f"the engine reaches {best['engine (fp32)'] / ceiling:.0%} of it")
     result = {"flops_per_image": flops, "rates": rates, "images_per_second": best,
+              "layer_ms": costs, "ceiling_images_per_second": ceiling,
               "engine_ratio": best["engine (fp32)"] / course,
               "bf16_ratio": best["engine --bf16"] / course,
               "engine_share_of_limit": best["engine (fp32)"] / limit_images}

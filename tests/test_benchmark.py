@@ -1,0 +1,47 @@
+"""benchmarks/train_speed.py: the FLOP count it divides by, and one short run end to end."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import pytest
+import torch
+
+from tudui.models import Tudui
+from tudui.paths import REPO_ROOT
+
+
+@pytest.fixture(scope="module")
+def train_speed():
+    spec = importlib.util.spec_from_file_location("train_speed",
+                                                  REPO_ROOT / "benchmarks" / "train_speed.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_training_flops_per_image_counts_every_multiply_add(train_speed):
+    # forward, 2 FLOPs per multiply-add: conv1 32x32 outputs x 32 channels x 75 weights, conv2
+    # 16x16 x 32 x 800, conv3 8x8 x 64 x 800, then the two linears
+    forward = [2 * 32 * 32 * 32 * 75, 2 * 16 * 16 * 32 * 800, 2 * 8 * 8 * 64 * 800,
+               2 * 1024 * 64, 2 * 64 * 10]
+    # backward: gradients of inputs and of weights (2x forward), except conv1's input gradient
+    assert train_speed.training_flops_per_image(Tudui()) == 3 * sum(forward) - forward[0]
+    assert round(train_speed.training_flops_per_image(Tudui()) / 1e6, 1) == 69.2
+
+
+def test_a_short_run_reports_every_figure(train_speed, data_root, capsys):
+    threads = torch.get_num_threads()
+    try:
+        result = train_speed.main(["--data-root", str(data_root), "--images", "128",
+                                   "--repeats", "1", "--threads", "1"])
+    finally:
+        torch.set_num_threads(threads)  # --threads is process-wide
+    speeds = result["images_per_second"]
+    assert set(speeds) == {"course-style", "engine (fp32)", "engine --bf16"}
+    assert all(v > 0 for v in speeds.values())
+    assert result["engine_ratio"] == pytest.approx(speeds["engine (fp32)"] / speeds["course-style"])
+    assert result["rates"]["limit"] == max(result["rates"]["matmul"], result["rates"]["conv"]) > 0
+    assert result["layer_ms"]["conv"] > 0 and result["layer_ms"]["max-pool"] > 0
+    out = capsys.readouterr().out
+    assert "of the fp32 compute limit" in out and "ceiling" in out
