@@ -24,6 +24,7 @@ import contextlib
 import importlib.util
 import io
 import re
+import sys
 
 from tudui.cli import lesson_parser
 from tudui.errors import CourseError, friendly_errors
@@ -56,9 +57,13 @@ def lesson_help(path) -> str:
     spec = importlib.util.spec_from_file_location(f"read_{path.stem}", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    buffer = io.StringIO()
-    with contextlib.redirect_stdout(buffer), contextlib.suppress(SystemExit):
-        module.main(["--help"])
+    buffer, argv = io.StringIO(), sys.argv
+    sys.argv = [path.name]  # argparse names the program after sys.argv[0]: the lesson's, not ours
+    try:
+        with contextlib.redirect_stdout(buffer), contextlib.suppress(SystemExit):
+            module.main(["--help"])
+    finally:
+        sys.argv = argv
     return buffer.getvalue()
 
 

@@ -132,6 +132,7 @@ def test_read_project_maps_a_lesson(run_lesson):
     for option in ("--epochs", "--batch-size", "--lr", "--shuffle", "--resume", "--quick"):
         assert option in result["options"]
     assert all(result["parts"].values()), result["parts"]
+    assert result["help"].startswith("usage: 27_train.py ")  # the lesson's name, not 33's
     other = run_lesson("33_read_project", "--lesson", "32")
     assert other["lesson"] == "32_test" and "--image" in other["options"]
     with pytest.raises(SystemExit) as info:
