@@ -70,6 +70,20 @@ def build_parser():
     return parser
 
 
+def check_same_settings(checkpoint, saved: dict | None, current: dict) -> None:
+    """--resume with other flags than the interrupted run would mix two different runs."""
+    if not saved:
+        return
+    changed = {k: (saved[k], current[k]) for k in current if k in saved and saved[k] != current[k]}
+    if changed:
+        listed = ", ".join(f"{k}: {old} -> {new}" for k, (old, new) in changed.items())
+        raise CourseError(
+            f"--resume: {checkpoint} was trained with other settings ({listed}). Resume with the "
+            "same flags as the interrupted run, or start a new run without --resume.",
+            f"--resume：{checkpoint} 的训练设置不同（{listed}）。请用与中断那次相同的参数继续，"
+            "或者去掉 --resume 重新训练。")
+
+
 @friendly_errors
 def main(argv=None) -> dict:
     args = build_parser().parse_args(argv)
@@ -101,6 +115,9 @@ def main(argv=None) -> dict:
     amp_dtype = engine.amp_dtype_for(device) if args.bf16 else None
     scaler = torch.amp.GradScaler(device.type) if amp_dtype == torch.float16 else None
 
+    # Saved in every checkpoint: --resume must go on with the run's own settings.
+    settings = {"quick": args.quick, "batch_size": batch_size, "lr": lr, "shuffle": args.shuffle,
+                "seed": args.seed}
     start_epoch, step_losses, history, checkpoint = 0, [], [], None
     if args.resume:
         checkpoint = engine.last_epoch_checkpoint(out_dir)
@@ -108,9 +125,19 @@ def main(argv=None) -> dict:
             raise CourseError(f"--resume: no checkpoint in {out_dir} yet. Run without --resume "
                               "first.", f"--resume：{out_dir} 里还没有检查点，请先不加 --resume 训练。")
         state = engine.load_checkpoint(checkpoint, tudui, optimizer, map_location=device)
+        check_same_settings(checkpoint, state.get("settings"), settings)
         start_epoch = state["epoch"]
         step_losses, history = list(state.get("step_losses", [])), list(state.get("history", []))
         print(f"从 {checkpoint.name} 继续 / resuming after epoch {start_epoch}")
+        if start_epoch >= epochs:
+            print(f"已经训练了 {start_epoch} 轮，无需继续；要多训练几轮请加 --epochs N（N > {start_epoch}）。"
+                  f"\n{start_epoch} epochs are already done, nothing to train; pass --epochs N "
+                  f"with N > {start_epoch} to train further.")
+    else:
+        removed = engine.remove_epoch_checkpoints(out_dir)
+        if removed:
+            print(f"新的一轮训练：删除了上次的 {removed} 个检查点 / a new run: removed the previous "
+                  f"run's {removed} checkpoint(s) from {out_dir}")
     # Always a fresh event file. On --resume the checkpoint's history is written into it again:
     # the interrupted epoch's points would otherwise be drawn twice once it is trained again.
     writer = make_writer(lesson, args.log_dir)
@@ -147,7 +174,7 @@ def main(argv=None) -> dict:
                             "images_per_second": train["images_per_second"]})
             checkpoint = engine.save_checkpoint(
                 engine.epoch_checkpoint_path(out_dir, i), tudui, optimizer, epoch=i + 1,
-                step_losses=step_losses, history=history, seed=args.seed)
+                step_losses=step_losses, history=history, seed=args.seed, settings=settings)
             print(f"模型已保存 / saved {checkpoint}  ({train['seconds']:.1f} s, "
                   f"{train['images_per_second']:.0f} images/s)")
     finally:

@@ -172,6 +172,22 @@ def test_resume_without_a_checkpoint_and_cuda_without_gpu_are_clear_errors(data_
             assert info.value.code == 2 and "CUDA" in capsys.readouterr().err
 
 
+def test_a_new_run_replaces_old_checkpoints_and_resume_keeps_the_runs_settings(
+        data_root, tmp_path, capsys):
+    folder = tmp_path / "27_train"
+    _train(data_root, tmp_path, "--epochs", "3")
+    _train(data_root, tmp_path, "--epochs", "2")  # a shorter new run: no tudui_2.pth left over
+    assert sorted(p.name for p in folder.glob("*.pth")) == ["tudui_0.pth", "tudui_1.pth"]
+    assert "removed the previous run's 3 checkpoint(s)" in capsys.readouterr().out
+
+    done = _train(data_root, tmp_path, "--epochs", "2", "--resume")
+    assert len(done["history"]) == 2 and "nothing to train" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as info:
+        _train(data_root, tmp_path, "--epochs", "4", "--resume", "--lr", "0.2")
+    assert info.value.code == 2 and "lr: 0.05 -> 0.2" in capsys.readouterr().err
+    assert sorted(p.name for p in folder.glob("*.pth")) == ["tudui_0.pth", "tudui_1.pth"]
+
+
 def test_bf16_runs_and_stays_close(data_root, tmp_path):
     fp32 = _train(data_root, tmp_path / "fp32", "--epochs", "1")
     bf16 = _train(data_root, tmp_path / "bf16", "--epochs", "1", "--bf16")

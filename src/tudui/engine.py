@@ -325,6 +325,19 @@ def last_epoch_checkpoint(folder: str | os.PathLike) -> Path | None:
     return max(found)[1] if found else None
 
 
+def remove_epoch_checkpoints(folder: str | os.PathLike) -> int:
+    """Delete the ``tudui_<i>.pth`` files in ``folder`` (a new run starts); returns how many.
+
+    A new run writes tudui_0.pth, tudui_1.pth, ... again; higher numbers left by an earlier,
+    longer run would otherwise look like its newest checkpoints to ``--resume``.
+    """
+    folder = Path(folder)
+    old = [p for p in folder.iterdir() if _EPOCH_FILE.match(p.name)] if folder.is_dir() else []
+    for path in old:
+        path.unlink()
+    return len(old)
+
+
 def newest_checkpoint(*folders: str | os.PathLike) -> Path | None:
     """The most recently written ``*.pth`` checkpoint in any of ``folders`` (None when none)."""
     files = [p for f in folders if Path(f).is_dir() for p in Path(f).glob("*.pth") if p.is_file()]
