@@ -15,7 +15,8 @@
 运行 / Run:   python src/30_train_gpu.py                (--way to, --device auto, 10 epochs)
               python src/30_train_gpu.py --way cuda     (the course's .cuda() way)
               python src/30_train_gpu.py --quick        (seconds)
-TensorBoard:  logs/30_train_gpu: epoch_seconds, train_loss, test_loss, test_accuracy.
+TensorBoard:  logs/30_train_gpu: epoch_seconds, test_loss, test_accuracy (per epoch), train_loss
+              (every 100 steps).
 """
 
 from __future__ import annotations
@@ -36,10 +37,13 @@ from tudui.seeding import seed_everything
 from tudui.tb import make_writer
 
 EPOCHS = 10
-QUICK_EPOCHS = 2
 BATCH_SIZE = 64
 LEARNING_RATE = 1e-2
 LOG_EVERY = 100
+# --quick: the same quick recipe as 27 (batch 32, lr 0.05, 20 epochs on 512 pictures), so that
+# 32_test.py, which takes the newest checkpoint of 27 or 30, finds a model that has learned.
+QUICK_EPOCHS, QUICK_BATCH_SIZE, QUICK_LEARNING_RATE = (
+    engine.QUICK_EPOCHS, engine.QUICK_BATCH_SIZE, engine.QUICK_LEARNING_RATE)
 
 
 def epoch_way_cuda(tudui, loader, loss_fn, optimizer, step: int, log) -> tuple[int, float]:
@@ -66,11 +70,15 @@ def main(argv=None) -> dict:
                         help="cuda: .cuda() as in P30; to: .to(device) as in P31 (default)")
     parser.add_argument("--epochs", type=int, default=None,
                         help=f"训练轮数 / epochs (default {EPOCHS}; --quick: {QUICK_EPOCHS})")
-    parser.add_argument("--batch-size", type=int, default=BATCH_SIZE)
-    parser.add_argument("--lr", type=float, default=LEARNING_RATE)
+    parser.add_argument("--batch-size", type=int, default=None,
+                        help=f"default {BATCH_SIZE} (--quick: {QUICK_BATCH_SIZE})")
+    parser.add_argument("--lr", type=float, default=None,
+                        help=f"learning rate, default {LEARNING_RATE} (--quick: {QUICK_LEARNING_RATE})")
     parser.add_argument("--bf16", action="store_true", help="mixed precision (--way to only)")
     args = parser.parse_args(argv)
     epochs = args.epochs if args.epochs is not None else QUICK_EPOCHS if args.quick else EPOCHS
+    batch_size = args.batch_size or (QUICK_BATCH_SIZE if args.quick else BATCH_SIZE)
+    lr = args.lr if args.lr is not None else QUICK_LEARNING_RATE if args.quick else LEARNING_RATE
     lesson = lesson_name(__file__)
     out_dir = lesson_log_dir(lesson, args.log_dir)
 
@@ -95,11 +103,11 @@ def main(argv=None) -> dict:
         print(describe(device))
         tudui = engine.prepare_model(tudui, device)  # tudui.to(device), channels-last
         loss_fn = loss_fn.to(device)
-    optimizer = torch.optim.SGD(tudui.parameters(), lr=args.lr)
+    optimizer = torch.optim.SGD(tudui.parameters(), lr=lr)
     # Way 1 moves each batch itself, so its batches stay on the CPU until .cuda().
-    train_loader = engine.make_loader(train_data, args.batch_size,
+    train_loader = engine.make_loader(train_data, batch_size,
                                       device=device if args.way == "to" else None)
-    test_loader = engine.make_loader(test_data, args.batch_size, device=device)
+    test_loader = engine.make_loader(test_data, batch_size, device=device)
     amp_dtype = engine.amp_dtype_for(device) if args.bf16 and args.way == "to" else None
     scaler = torch.amp.GradScaler(device.type) if amp_dtype == torch.float16 else None
 

@@ -62,7 +62,7 @@ def autograd_gradients(model: Tudui, images, targets) -> tuple[float, list, dict
 def main(argv=None) -> dict:
     parser = lesson_parser(__doc__)
     parser.add_argument("--float64", action="store_true",
-                        help="compute in float64: the differences shrink to rounding (~1e-16)")
+                        help="compute in float64: the differences shrink to rounding (~1e-17)")
     args = parser.parse_args(argv)
     seed_everything(args.seed)
     dtype = torch.float64 if args.float64 else torch.float32

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 from torch import nn
@@ -208,7 +210,7 @@ def test_train_gpu_lesson_both_ways(run_lesson, log_dir, way):
     result = run_lesson("30_train_gpu", "--way", way, "--epochs", "1")
     expected = "cuda" if torch.cuda.is_available() else "cpu"
     assert result["device"].startswith(expected) if way == "cuda" else True
-    assert result["steps"] == 8 and len(result["history"]) == 1
+    assert result["steps"] == 16 and len(result["history"]) == 1  # --quick: 512 pictures, batch 32
     assert result["history"][0]["seconds"] > 0
     events = read_events(log_dir / "30_train_gpu")
     assert [s for s, _ in events["scalars"]["epoch_seconds"]] == [1]
@@ -216,3 +218,11 @@ def test_train_gpu_lesson_both_ways(run_lesson, log_dir, way):
         result["history"][0]["seconds"], rel=1e-5)
     state = torch.load(result["checkpoint"], weights_only=True)
     assert state["arch"] == "Tudui" and state["epoch"] == 1
+
+
+def test_train_gpu_quick_run_learns_so_32_test_gets_a_real_model(run_lesson, log_dir):
+    # 32_test.py takes the newest checkpoint of 27 or 30; in the tour that is 30's.
+    result = run_lesson("30_train_gpu")
+    assert result["history"][-1]["test_accuracy"] >= 0.25  # chance is 0.1
+    assert engine.newest_checkpoint(log_dir / "27_train", log_dir / "30_train_gpu") == Path(
+        result["checkpoint"])
