@@ -18,7 +18,7 @@
   any batch size works, with 64 times fewer weights.
 - 其他层的一句话介绍（见最后的打印）/ One line on each of the other layer families (printed).
 
-运行 / Run:   python src/21_nn_linear.py            (--quick: the first 256 images only)
+运行 / Run:   python src/21_nn_linear.py            (--quick: the first 200 images = 3*64 + 8)
 TensorBoard:  本课不写日志 / this lesson writes no logs.
 """
 
@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import torch
 from torch import nn
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, Subset
 
 from tudui.cli import lesson_parser
 from tudui.data import cifar10, cifar10_is_synthetic, synthetic_banner
@@ -39,6 +39,7 @@ BATCH_SIZE = 64
 IMAGE_VALUES = 3 * 32 * 32                 # 3072 numbers in one CIFAR-10 image
 IN_FEATURES = BATCH_SIZE * IMAGE_VALUES    # 196608: the course flattens the whole batch
 OUT_FEATURES = 10
+QUICK_IMAGES = 200  # not a multiple of 64, so --quick shows the short last batch as well
 OTHER_LAYERS = {
     "Normalization (nn.BatchNorm2d)": "把每个通道调成均值 0 方差 1，训练更快更稳 / "
                                       "rescales each channel to mean 0, variance 1: faster, steadier training",
@@ -61,6 +62,8 @@ def main(argv=None) -> dict:
     dataset = cifar10(args.data_root, train=False, quick=args.quick)
     if cifar10_is_synthetic(args.data_root):
         print(synthetic_banner("CIFAR-10"))
+    if args.quick:
+        dataset = Subset(dataset, range(min(QUICK_IMAGES, len(dataset))))
     full, leftover = divmod(len(dataset), BATCH_SIZE)
     print(f"{len(dataset)} = {full}*{BATCH_SIZE} + {leftover}: drop_last=True 丢掉最后 {leftover} 张 / "
           f"drops the last {leftover} image(s)")
