@@ -174,3 +174,21 @@ def test_runner_runs_a_lesson_and_prints_the_summary(tmp_path):
     assert re.search(r"01_env_check\s+OK", proc.stdout)
     assert "make tensorboard" in proc.stdout
     assert (tmp_path / "_tour" / "01_env_check.txt").read_text().count("torch") > 0
+
+
+@pytest.mark.parametrize("flag_type, good, bad", [
+    (cli.positive_int, [("1", 1), ("64", 64)], ["0", "-3", "1.5", "x"]),
+    (cli.non_negative_int, [("0", 0), ("4", 4)], ["-1", "two"]),
+    (cli.positive_float, [("0.01", 0.01), ("1e-3", 1e-3)], ["0", "-1", "nan", "inf", "x"]),
+])
+def test_flag_types_reject_values_no_lesson_can_use(flag_type, good, bad, capsys):
+    for text, value in good:
+        assert flag_type(text) == value
+    parser = cli.lesson_parser("t")
+    parser.add_argument("--value", type=flag_type)
+    for text in bad:
+        with pytest.raises(SystemExit) as info:
+            parser.parse_args([f"--value={text}"])
+        assert info.value.code == 2
+        err = capsys.readouterr().err
+        assert "argument --value" in err and "/ must be" in err

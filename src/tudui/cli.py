@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 
 from tudui.device import DEVICE_CHOICES
 from tudui.paths import DATASET_DIR, LOGS_DIR
@@ -32,3 +33,39 @@ def lesson_parser(doc: str | None) -> argparse.ArgumentParser:
         parents=[common_parser()],
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+
+
+# argparse types: a wrong value stops at once with exit 2 and names the flag, before a lesson
+# touches any file (argparse prints "argument --epochs: ..." followed by our text).
+
+def positive_int(text: str) -> int:
+    """An integer of at least 1 (epochs, batch size)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} 必须是正整数 / must be a whole number of at least 1")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    """An integer of at least 0 (number of DataLoader workers)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} 必须是 0 或正整数 / must be a whole number, 0 or more")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """A finite number above 0 (learning rate)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"{text!r} 必须是大于 0 的有限数 / must be a finite number above 0")
+    return value
