@@ -37,7 +37,7 @@ from torch import nn
 from torch.utils.data import DataLoader, Subset
 from tqdm.auto import tqdm
 
-from tudui.cli import lesson_parser
+from tudui.cli import lesson_parser, positive_float, positive_int
 from tudui.data import cifar10, cifar10_is_synthetic, synthetic_banner
 from tudui.device import pick_device
 from tudui.errors import friendly_errors
@@ -62,9 +62,9 @@ DIVERGED = (
 @friendly_errors
 def main(argv=None) -> dict:
     parser = lesson_parser(__doc__)
-    parser.add_argument("--epochs", type=int, default=None,
+    parser.add_argument("--epochs", type=positive_int, default=None,
                         help=f"passes over the data (default: {EPOCHS}, with --quick {QUICK_EPOCHS})")
-    parser.add_argument("--lr", type=float, default=LEARNING_RATE,
+    parser.add_argument("--lr", type=positive_float, default=LEARNING_RATE,
                         help=f"learning rate (default: {LEARNING_RATE}, as in the course)")
     args = parser.parse_args(argv)
     epochs = args.epochs or (QUICK_EPOCHS if args.quick else EPOCHS)

@@ -29,7 +29,7 @@ import torch
 from torch import nn
 
 from tudui import engine
-from tudui.cli import lesson_parser
+from tudui.cli import lesson_parser, positive_float, positive_int
 from tudui.data import cifar10, cifar10_is_synthetic, synthetic_banner
 from tudui.device import describe, pick_device
 from tudui.errors import CourseError, friendly_errors
@@ -50,11 +50,11 @@ QUICK_EPOCHS, QUICK_BATCH_SIZE, QUICK_LEARNING_RATE = (
 
 def build_parser():
     parser = lesson_parser(__doc__)
-    parser.add_argument("--epochs", type=int, default=None,
+    parser.add_argument("--epochs", type=positive_int, default=None,
                         help=f"训练轮数 / epochs (default {EPOCHS}; --quick: {QUICK_EPOCHS})")
-    parser.add_argument("--batch-size", type=int, default=None,
+    parser.add_argument("--batch-size", type=positive_int, default=None,
                         help=f"default {BATCH_SIZE} (--quick: {QUICK_BATCH_SIZE})")
-    parser.add_argument("--lr", type=float, default=None,
+    parser.add_argument("--lr", type=positive_float, default=None,
                         help=f"learning rate, default {LEARNING_RATE} (--quick: {QUICK_LEARNING_RATE})")
     parser.add_argument("--shuffle", action="store_true",
                         help="打乱训练数据 / shuffle the training data (the course does not)")
@@ -122,6 +122,11 @@ def main(argv=None) -> dict:
             raise CourseError(f"--resume: no checkpoint in {out_dir} yet. Run without --resume "
                               "first.", f"--resume：{out_dir} 里还没有检查点，请先不加 --resume 训练。")
         state = engine.load_checkpoint(checkpoint, tudui, optimizer, map_location=device)
+        if not isinstance(state.get("epoch"), int):
+            raise CourseError(
+                f"--resume: {checkpoint} holds weights but no epoch number, so it was not written "
+                "by this lesson. Start a new run without --resume.",
+                f"--resume：{checkpoint} 只有权重、没有轮数，不是本课保存的检查点。请去掉 --resume 重新训练。")
         check_same_settings(checkpoint, state.get("settings"), settings)
         start_epoch = state["epoch"]
         step_losses, history = list(state.get("step_losses", [])), list(state.get("history", []))

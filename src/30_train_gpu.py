@@ -27,7 +27,7 @@ import torch
 from torch import nn
 
 from tudui import engine
-from tudui.cli import lesson_parser
+from tudui.cli import lesson_parser, positive_float, positive_int
 from tudui.data import cifar10, cifar10_is_synthetic, synthetic_banner
 from tudui.device import describe, pick_device
 from tudui.errors import friendly_errors
@@ -68,11 +68,11 @@ def main(argv=None) -> dict:
     parser = lesson_parser(__doc__)
     parser.add_argument("--way", choices=("cuda", "to"), default="to",
                         help="cuda: .cuda() as in P30; to: .to(device) as in P31 (default)")
-    parser.add_argument("--epochs", type=int, default=None,
+    parser.add_argument("--epochs", type=positive_int, default=None,
                         help=f"训练轮数 / epochs (default {EPOCHS}; --quick: {QUICK_EPOCHS})")
-    parser.add_argument("--batch-size", type=int, default=None,
+    parser.add_argument("--batch-size", type=positive_int, default=None,
                         help=f"default {BATCH_SIZE} (--quick: {QUICK_BATCH_SIZE})")
-    parser.add_argument("--lr", type=float, default=None,
+    parser.add_argument("--lr", type=positive_float, default=None,
                         help=f"learning rate, default {LEARNING_RATE} (--quick: {QUICK_LEARNING_RATE})")
     parser.add_argument("--bf16", action="store_true", help="mixed precision (--way to only)")
     args = parser.parse_args(argv)

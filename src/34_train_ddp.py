@@ -43,7 +43,7 @@ from torch.distributed.elastic.multiprocessing.errors import record
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, DistributedSampler, Subset
 
-from tudui.cli import lesson_parser
+from tudui.cli import lesson_parser, positive_float, positive_int
 from tudui.data import cifar10, cifar10_is_synthetic, synthetic_banner
 from tudui.device import describe, pick_device
 from tudui.engine import evaluate, save_checkpoint, train_one_epoch
@@ -162,19 +162,16 @@ def train(args, rank: int, world_size: int, device) -> dict:
 @record   # under torchrun: the failing rank's error becomes the "Root Cause" in the summary
 def main(argv=None) -> dict:
     parser = lesson_parser(__doc__)
-    parser.add_argument("--epochs", type=int, default=None,
+    parser.add_argument("--epochs", type=positive_int, default=None,
                         help=f"epochs (default {EPOCHS}; {QUICK_EPOCHS} with --quick)")
-    parser.add_argument("--batch-size", type=int, default=BATCH_SIZE, help="per process")
-    parser.add_argument("--lr", type=float, default=None,
+    parser.add_argument("--batch-size", type=positive_int, default=BATCH_SIZE, help="per process")
+    parser.add_argument("--lr", type=positive_float, default=None,
                         help=f"for one process (default {LEARNING_RATE:g}; adam {ADAM_LR:g})")
     parser.add_argument("--optimizer", choices=["sgd", "adam"], default="sgd",
                         help="sgd = the course's; adam learns the small stand-in in fewer steps")
     parser.add_argument("--no-scale-lr", action="store_true",
                         help="keep --lr as it is instead of multiplying it by the world size")
     args = parser.parse_args(argv)
-    if args.epochs is not None and args.epochs < 1 or args.batch_size < 1:
-        raise CourseError("--epochs and --batch-size must be at least 1.",
-                          "--epochs 和 --batch-size 至少为 1。")
 
     # torchrun tells each process who it is through environment variables.
     rank = int(os.environ.get("RANK", 0))

@@ -30,7 +30,7 @@ import tempfile
 from torch.utils.data import DataLoader
 
 from tudui import scratch
-from tudui.cli import lesson_parser
+from tudui.cli import lesson_parser, positive_int
 from tudui.data import cifar10, cifar10_is_synthetic, synthetic_banner
 from tudui.device import pick_device
 from tudui.errors import friendly_errors
@@ -79,7 +79,7 @@ def train_nn(args) -> list[float]:
 @friendly_errors
 def main(argv=None) -> dict:
     parser = lesson_parser(__doc__)
-    parser.add_argument("--epochs", type=int, default=EPOCHS, help=f"训练轮数 / epochs (default {EPOCHS})")
+    parser.add_argument("--epochs", type=positive_int, default=EPOCHS, help=f"训练轮数 / epochs (default {EPOCHS})")
     args = parser.parse_args(argv)
     device = pick_device(args.device)
     if cifar10_is_synthetic(args.data_root):

@@ -226,3 +226,31 @@ def test_train_gpu_quick_run_learns_so_32_test_gets_a_real_model(run_lesson, log
     assert result["history"][-1]["test_accuracy"] >= 0.25  # chance is 0.1
     assert engine.newest_checkpoint(log_dir / "27_train", log_dir / "30_train_gpu") == Path(
         result["checkpoint"])
+
+
+@pytest.mark.parametrize("lesson", ["24_nn_optim", "27_train", "30_train_gpu", "93_scratch_train"])
+def test_impossible_flag_values_stop_before_anything_is_touched(lesson, data_root, tmp_path,
+                                                                capsys):
+    folder = tmp_path / lesson
+    folder.mkdir()
+    (folder / "tudui_0.pth").write_bytes(b"a previous run")
+    flags = [("--epochs", "0"), ("--epochs", "-3")]
+    if lesson != "93_scratch_train":
+        flags.append(("--lr", "nan"))
+    if lesson in ("27_train", "30_train_gpu"):
+        flags += [("--batch-size", "0"), ("--batch-size", "-5"), ("--lr", "-1")]
+    for flag, value in flags:
+        with pytest.raises(SystemExit) as info:
+            load_lesson(lesson).main(["--data-root", str(data_root), "--log-dir", str(tmp_path),
+                                      "--quick", flag, value])
+        assert info.value.code == 2 and f"argument {flag}" in capsys.readouterr().err
+    assert [p.name for p in folder.iterdir()] == ["tudui_0.pth"]  # nothing deleted or written
+
+
+def test_resume_from_a_bare_state_dict_is_a_clear_error(data_root, tmp_path, capsys):
+    folder = tmp_path / "27_train"
+    folder.mkdir()
+    torch.save(Tudui().state_dict(), folder / "tudui_0.pth")
+    with pytest.raises(SystemExit) as info:
+        _train(data_root, tmp_path, "--resume")
+    assert info.value.code == 2 and "no epoch number" in capsys.readouterr().err
