@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -192,3 +193,25 @@ def test_flag_types_reject_values_no_lesson_can_use(flag_type, good, bad, capsys
         assert info.value.code == 2
         err = capsys.readouterr().err
         assert "argument --value" in err and "/ must be" in err
+
+
+def test_lessons_print_chinese_through_a_cp1252_pipe(tmp_path):
+    # Windows with a Western locale, output redirected: Python picks cp1252, which has no Chinese.
+    env = {**os.environ, "PYTHONIOENCODING": "cp1252"}
+    proc = subprocess.run([sys.executable, str(paths.SRC_DIR / "33_read_project.py"),
+                           "--log-dir", str(tmp_path), "--lesson", "99"],
+                          env=env, capture_output=True, timeout=120)
+    assert proc.returncode == 2  # the clear error for an unknown lesson, not a UnicodeEncodeError
+    assert "本项目的课" in proc.stdout.decode("utf-8")
+    assert "没有名为" in proc.stderr.decode("utf-8") and b"Traceback" not in proc.stderr
+
+
+def test_log_dir_that_is_a_file_is_a_clear_error_and_saved_files_are_not_private(tmp_path):
+    not_a_folder = tmp_path / "logs.txt"
+    not_a_folder.write_text("a file")
+    with pytest.raises(errors.CourseError, match="--log-dir"):
+        paths.lesson_log_dir("27_train", not_a_folder)
+    saved = paths.atomic_write_bytes(tmp_path / "out" / "model.pth", b"weights")
+    if os.name == "posix":  # mkstemp's 0600 would hide checkpoints from other users
+        assert saved.stat().st_mode & 0o777 == 0o666 & ~paths._umask()
+    assert saved.read_bytes() == b"weights" and not list(saved.parent.glob("*.tmp"))

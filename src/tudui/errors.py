@@ -40,6 +40,8 @@ def friendly_errors(main):
 
     @functools.wraps(main)
     def wrapper(argv=None):
+        for stream in (sys.stdout, sys.stderr):
+            _printable_chinese(stream)
         try:
             return main(argv)
         except CourseError as err:
@@ -48,11 +50,26 @@ def friendly_errors(main):
             raise SystemExit(code) from None
         except KeyboardInterrupt:
             print(
-                "\n已中断 (Ctrl-C)。已经写完的文件都完好无损。\n"
-                "Interrupted (Ctrl-C). Files that were completely written are intact; "
-                "lessons that save checkpoints can continue with --resume.",
+                "\n已中断 (Ctrl-C)。已经写完的文件都完好无损（27_train.py 可以加 --resume 从最后一个检查点继续）。\n"
+                "Interrupted (Ctrl-C). Files that were completely written are intact "
+                "(27_train.py can go on from its last checkpoint with --resume).",
                 file=sys.stderr,
             )
             raise SystemExit(EXIT_CODE) from None
 
     return wrapper
+
+
+def _printable_chinese(stream) -> None:
+    """Switch ``stream`` to UTF-8 when its encoding cannot write Chinese.
+
+    Output redirected to a file or a pipe on a Windows machine with a Western locale uses cp1252,
+    and the first Chinese print would crash the lesson. A console is unaffected (Python writes
+    to it in Unicode), and so are GBK and UTF-8 streams.
+    """
+    try:
+        "中文".encode(getattr(stream, "encoding", None) or "ascii")
+    except (LookupError, UnicodeEncodeError):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(encoding="utf-8", errors="replace")

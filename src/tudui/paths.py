@@ -6,6 +6,8 @@ import os
 import tempfile
 from pathlib import Path
 
+from tudui.errors import CourseError
+
 PACKAGE_DIR = Path(__file__).resolve().parent
 SRC_DIR = PACKAGE_DIR.parent
 REPO_ROOT = SRC_DIR.parent
@@ -31,8 +33,20 @@ def lesson_files() -> list[Path]:
 def lesson_log_dir(lesson: str, log_dir: str | os.PathLike | None = None) -> Path:
     """``<log_dir>/<lesson>/`` (``logs/<lesson>/`` by default), created if missing."""
     path = Path(log_dir or LOGS_DIR) / lesson
-    path.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as err:  # --log-dir names a file, a read-only place, ...
+        raise CourseError(
+            f"cannot create the output folder {path} ({err.strerror or err}). Pass --log-dir a "
+            "folder you can write to (it is created when missing).",
+            f"无法创建输出文件夹 {path}（{err.strerror or err}）。请用 --log-dir 指定一个可以写入的文件夹。") from None
     return path
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
@@ -43,6 +57,7 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it private; a normal file is not
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
