@@ -215,3 +215,11 @@ def test_log_dir_that_is_a_file_is_a_clear_error_and_saved_files_are_not_private
     if os.name == "posix":  # mkstemp's 0600 would hide checkpoints from other users
         assert saved.stat().st_mode & 0o777 == 0o666 & ~paths._umask()
     assert saved.read_bytes() == b"weights" and not list(saved.parent.glob("*.tmp"))
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without a GPU")
+def test_asking_for_a_missing_gpu_fails_in_every_lesson_parser():
+    parser = cli.lesson_parser("t")
+    assert parser.parse_args(["--device", "cpu"]).device == "cpu"
+    with pytest.raises(errors.CourseError, match="CUDA"):
+        parser.parse_args(["--device", "cuda"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import math
 
-from tudui.device import DEVICE_CHOICES
+from tudui.device import DEVICE_CHOICES, pick_device
 from tudui.paths import DATASET_DIR, LOGS_DIR
 
 
@@ -25,10 +25,21 @@ def common_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class LessonParser(argparse.ArgumentParser):
+    """An ArgumentParser that also checks ``--device``: asking for a GPU that is not there is a
+    clear error in every lesson, also in those that compute nothing on a device."""
+
+    def parse_args(self, args=None, namespace=None):
+        parsed = super().parse_args(args, namespace)
+        if getattr(parsed, "device", "auto") not in ("auto", "cpu"):
+            pick_device(parsed.device)  # CourseError (exit 2) when it is not available
+        return parsed
+
+
 def lesson_parser(doc: str | None) -> argparse.ArgumentParser:
     """A lesson's parser: the first lines of its docstring as description, plus the common flags."""
     description = "\n".join((doc or "").strip().splitlines()[:2])
-    return argparse.ArgumentParser(
+    return LessonParser(
         description=description,
         parents=[common_parser()],
         formatter_class=argparse.RawDescriptionHelpFormatter,
