@@ -31,6 +31,7 @@ from tudui.data import (
     DownloadFailed,
     ensure_synthetic_cifar10,
     is_synthetic,
+    prepare_command,
     prepare_real_cifar10,
 )
 from tudui.errors import CourseError, friendly_errors
@@ -96,16 +97,17 @@ def main(argv=None) -> dict:
     if not any((root / n).is_dir() for n in ("hymenoptera_data", "train", "val", CIFAR10_DIR)):
         print("  (nothing yet / 还没有数据)")
     if failures:
+        synthetic = prepare_command(root, "--synthetic")
         raise CourseError(
             "Could not get " + "; and ".join(failures) + f". If downloads are blocked or slow, "
             f"download the archive elsewhere (the URL above, or a mirror / 网盘 copy) and put "
-            f"the file itself, unchanged, into {root}/; running this script again checks and "
-            "unpacks it. To carry on offline now, run `python src/00_prepare_data.py "
-            "--synthetic`: it writes generated stand-ins in the same formats so every lesson "
-            "runs (their numbers differ from the video).",
+            f"the file itself, unchanged, into {root}/; running `{prepare_command(root)}` "
+            f"again checks and unpacks it. To carry on offline now, run `{synthetic}`: it "
+            "writes generated stand-ins in the same formats so every lesson runs (their "
+            "numbers differ from the video).",
             f"数据下载失败（没有网络或被拦截）。可以在别处下载 {HYMENOPTERA_ARCHIVE} / "
-            f"{CIFAR10_ARCHIVE}，原样放进 {root}/ 后重新运行本脚本；或者运行 "
-            "`python src/00_prepare_data.py --synthetic` 先用生成的替代数据学习。",
+            f"{CIFAR10_ARCHIVE}，原样放进 {root}/ 后重新运行 `{prepare_command(root)}`；或者运行 "
+            f"`{synthetic}` 先用生成的替代数据学习。",
         )
     return {"root": root, "synthetic": args.synthetic,
             "folders": {str(folder): how for folder, how in done},

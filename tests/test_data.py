@@ -152,7 +152,8 @@ def test_prepare_synthetic_writes_reuses_and_reports(tmp_path, capsys):
     assert leftovers(root) == []
 
 
-def test_stand_ins_never_overwrite_real_data(tmp_path):
+def test_stand_ins_never_overwrite_real_data(tmp_path, monkeypatch):
+    monkeypatch.setattr(data, "_cifar_folder_problem", lambda folder: None)  # passes as real
     root = tmp_path / "dataset"
     write_synthetic_hymenoptera(root, quick=True)
     for folder in (root / HYMENOPTERA_DIR, root / "train", root / "val"):
@@ -324,3 +325,111 @@ def test_an_incomplete_folder_of_the_learners_own_is_never_deleted(tmp_path, rea
     with pytest.raises(DownloadFailed, match="rename or delete it"):
         prepare_real_hymenoptera(root)
     assert (mine / "my_ant.jpg").read_bytes() == b"mine"
+
+
+# ---------------------------------------------------------------- interrupted / damaged CIFAR-10
+
+def test_an_interrupted_cifar_stand_in_leaves_the_old_folder_and_no_leftovers(tmp_path,
+                                                                               monkeypatch):
+    root = tmp_path / "dataset"
+    old = write_synthetic_cifar10(root, 50, 20, seed=0)
+    before = digest_tree(old)
+
+    def interrupted(*args, **kwargs):  # Ctrl-C after every batch file has been written
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(data, "write_marker", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        write_synthetic_cifar10(root, 50, 20, seed=1)
+    assert digest_tree(old) == before and leftovers(root) == []
+    assert sorted(p.name for p in root.iterdir()) == [CIFAR10_DIR]
+    with pytest.raises(KeyboardInterrupt):
+        write_synthetic_cifar10(tmp_path / "fresh", 50, 20, seed=1)
+    assert list((tmp_path / "fresh").iterdir()) == [], "no half-written folder"
+
+
+def test_an_incomplete_unmarked_cifar_folder_is_reported_not_kept(tmp_path, capsys):
+    root = tmp_path / "my data"
+    folder = write_synthetic_cifar10(root, 50, 20)
+    for name in (SYNTHETIC_MARKER, "data_batch_4", "data_batch_5", "test_batch"):
+        (folder / name).unlink()   # what an interrupted older --synthetic run left behind
+    before = digest_tree(folder)
+    prepare = load_lesson("00_prepare_data").main
+    with pytest.raises(CourseError) as info:
+        prepare.__wrapped__(["--data-root", str(root), "--synthetic", "--quick"])
+    message = info.value.en
+    assert "missing: data_batch_4, data_batch_5, test_batch" in message
+    assert f"delete (or move away) {folder}" in message
+    assert f'--synthetic --data-root "{root}"' in message and info.value.zh
+    assert digest_tree(folder) == before, "never deleted, never written into"
+    with pytest.raises(SystemExit) as exit_info:
+        prepare(["--data-root", str(root), "--synthetic", "--quick"])
+    assert exit_info.value.code == 2 and "Traceback" not in capsys.readouterr().err
+
+
+def test_a_truncated_stand_in_file_is_named_and_rewritten_on_the_next_run(tmp_path):
+    root = tmp_path / "dataset"
+    data.ensure_synthetic_cifar10(root, 50, 20)
+    batch = root / CIFAR10_DIR / "test_batch"
+    batch.write_bytes(batch.read_bytes()[:5000])
+    with pytest.raises(CourseError) as info:
+        data.cifar10(root, train=False)
+    assert "damaged (cannot be read): test_batch" in info.value.en
+    assert f"00_prepare_data.py --synthetic --data-root {root}" in info.value.en
+    assert data.ensure_synthetic_cifar10(root, 50, 20)[1] == "stand-in written"  # not reused
+    assert len(data.cifar10(root, train=False)) == 20
+    assert data.ensure_synthetic_cifar10(root, 50, 20)[1] == "stand-in reused"
+
+
+def test_real_cifar_failing_its_md5_is_named_and_not_downloaded(tmp_path, capsys):
+    root = tmp_path / "dataset"
+    folder = write_synthetic_cifar10(root, 50, 20)
+    (folder / SYNTHETIC_MARKER).unlink()   # looks like the real folder, but no md5 matches
+    with pytest.raises(CourseError) as info:
+        data.cifar10(root, train=True)
+    message = info.value.en
+    assert "md5 checksum does not match): data_batch_1" in message and "test_batch" in message
+    assert f"run `python src/00_prepare_data.py --data-root {root}`" in message
+    assert "downloading" not in capsys.readouterr().out, "a damaged folder is not re-downloaded"
+
+
+def test_a_lessons_download_leaves_no_partial_archive_and_names_a_damaged_one(tmp_path):
+    root = tmp_path / "empty"
+    root.mkdir()
+    (root / data.CIFAR10_ARCHIVE).write_bytes(b"\x1f\x8b" + bytes(2_000_000))  # a 2 MB partial
+    with pytest.raises(CourseError) as info:
+        data.cifar10(root, train=False)
+    message = " ".join(info.value.en.split())
+    assert f"the copy of {data.CIFAR10_ARCHIVE} in {root} was damaged or incomplete" in message
+    assert "has been removed" in message and f"downloading {data.CIFAR10_URL} failed" in message
+    assert f"--synthetic --data-root {root}" in message
+    assert list(root.iterdir()) == [], "no archive, no .part, no folder"
+
+
+def test_a_stalled_download_gives_up_instead_of_hanging(tmp_path, monkeypatch):
+    import socket
+
+    with socket.socket() as server:  # accepts connections, never answers
+        server.bind(("127.0.0.1", 0))
+        server.listen(1)
+        monkeypatch.setattr(data, "CIFAR10_URL",
+                            f"http://127.0.0.1:{server.getsockname()[1]}/x.tar.gz")
+        monkeypatch.setattr(data, "DOWNLOAD_TIMEOUT_S", 0.3)
+        with pytest.raises(CourseError, match="timed out"):
+            data.cifar10(tmp_path, train=False)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_suggested_commands_carry_the_data_root_quoted_when_needed(tmp_path, capsys):
+    assert data.prepare_command(data.DATASET_DIR, "--synthetic") == \
+        "python src/00_prepare_data.py --synthetic"
+    assert data.prepare_command("/tmp/my data") == \
+        'python src/00_prepare_data.py --data-root "/tmp/my data"'
+    assert data.prepare_command("D:/课程/data") == \
+        "python src/00_prepare_data.py --data-root D:/课程/data"
+    root = tmp_path / "my data"
+    with pytest.raises(SystemExit):
+        load_lesson("00_prepare_data").main(["--data-root", str(root)])
+    err = " ".join(capsys.readouterr().err.split())
+    assert f'`python src/00_prepare_data.py --synthetic --data-root "{root}"`' in err
+    assert "`python src/00_prepare_data.py --synthetic`" not in err

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import re
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +28,7 @@ CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer",
 CIFAR10_DIR = "cifar-10-batches-py"
 CIFAR10_ARCHIVE = "cifar-10-python.tar.gz"
 CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
+CIFAR10_FILES = tuple(f"data_batch_{i}" for i in range(1, 6)) + ("test_batch", "batches.meta")
 
 QUICK_TRAIN_SIZE = 512  # --quick trains on this many CIFAR-10 images...
 QUICK_TEST_SIZE = 256   # ...and tests on this many
@@ -44,9 +46,11 @@ def synthetic_banner(name: str) -> str:
             "not the real data set: numbers will differ from the video.")
 
 
-def write_marker(folder: Path, what: str, seed: int) -> None:
-    """Mark ``folder`` as synthetic, saying how it was made."""
-    atomic_write_bytes(Path(folder) / SYNTHETIC_MARKER, marker_text(what, seed).encode())
+def write_marker(folder: Path, what: str, seed: int, sizes: dict[str, int] | None = None) -> None:
+    """Mark ``folder`` as synthetic, saying how it was made (and, if given, each file's size)."""
+    text = marker_text(what, seed) + "".join(f"{name}: {size} bytes\n"
+                                             for name, size in (sizes or {}).items())
+    atomic_write_bytes(Path(folder) / SYNTHETIC_MARKER, text.encode())
 
 
 class CIFAR10(torchvision.datasets.CIFAR10):
@@ -68,22 +72,69 @@ class CIFAR10(torchvision.datasets.CIFAR10):
         self.class_to_idx = {c: i for i, c in enumerate(self.classes)}
 
 
+def shell_quote(text: str) -> str:
+    """``text`` as one command-line word: in double quotes when it has spaces or shell
+    characters (double quotes work the same in cmd, PowerShell, bash and zsh)."""
+    plain = all(c.isalnum() or c in "_-./\\:+=@%," for c in text)
+    return text if plain and text else f'"{text}"'
+
+
 def prepare_command(root: str | os.PathLike, *flags: str) -> str:
     """The 00_prepare_data command a learner should run for ``root`` (with --data-root if needed)."""
-    extra = [] if Path(root).resolve() == DATASET_DIR.resolve() else ["--data-root", str(root)]
+    extra = [] if Path(root).resolve() == DATASET_DIR.resolve() else \
+        ["--data-root", shell_quote(str(root))]
     return " ".join(["python src/00_prepare_data.py", *flags, *extra])
 
 
 def _cifar_missing_error(root: Path, cause: BaseException | None) -> CourseError:
-    reason = f" ({type(cause).__name__}: {cause})" if cause else ""
-    synthetic = prepare_command(root, "--synthetic")
+    reason = f" ({cause})" if cause else ""
+    real, synthetic = prepare_command(root), prepare_command(root, "--synthetic")
     return CourseError(
         f"CIFAR-10 is not in {root} and could not be downloaded{reason}. Either download "
-        f"{CIFAR10_ARCHIVE} (163 MB, {CIFAR10_URL}, or a mirror/网盘 copy) and put the file "
-        f"itself into {root}/ (it is checked and unpacked automatically), or run "
+        f"{CIFAR10_ARCHIVE} (163 MB, {CIFAR10_URL}, or a mirror/网盘 copy), put the file "
+        f"itself into {root}/ and run `{real}` (it is checked and unpacked), or run "
         f"`{synthetic}` to generate an offline stand-in so every lesson can run.",
-        f"在 {root} 中找不到 CIFAR-10，且下载失败。请把 {CIFAR10_ARCHIVE} 放到 {root}/ 目录，"
-        f"或运行 `{synthetic}` 生成离线替代数据。",
+        f"在 {root} 中找不到 CIFAR-10，且下载失败。请把 {CIFAR10_ARCHIVE} 放到 {root}/ 目录后运行 "
+        f"`{real}`，或运行 `{synthetic}` 生成离线替代数据。",
+    )
+
+
+def _stand_in_problem(folder: Path) -> str | None:
+    """None when every file of a CIFAR-10 stand-in is there and unpickles (slow: error path)."""
+    missing, damaged = [], []
+    for name in CIFAR10_FILES:
+        if not (folder / name).is_file():
+            missing.append(name)
+            continue
+        try:
+            with open(folder / name, "rb") as f:
+                pickle.load(f, encoding="latin1")
+        except Exception as err:  # truncated: EOFError / UnpicklingError; garbage: many kinds
+            damaged.append(f"{name} ({type(err).__name__}: {err})")
+    return _listing(missing, damaged, "cannot be read")
+
+
+def _listing(missing: list[str], damaged: list[str], how: str) -> str | None:
+    """"missing: a, b; damaged (how): c" or None when both lists are empty."""
+    parts = ([f"missing: {', '.join(missing)}"] if missing else []) + \
+        ([f"damaged ({how}): {', '.join(damaged)}"] if damaged else [])
+    return "; ".join(parts) or None
+
+
+def _cifar_damaged_error(root: Path, problem: str) -> CourseError:
+    folder = root / CIFAR10_DIR
+    if is_synthetic(folder):
+        fix = prepare_command(root, "--synthetic")
+        how = "it writes the stand-in again"
+    else:
+        fix = prepare_command(root)
+        how = (f"it unpacks {CIFAR10_ARCHIVE} again if it is in {root}/, else downloads it; "
+               "the folder is replaced only once the new copy is verified")
+    return CourseError(
+        f"CIFAR-10 in {folder} is damaged ({problem}). Re-create it: run `{fix}` ({how}). "
+        "If your data lives in another folder, point --data-root there.",
+        f"{folder} 中的 CIFAR-10 文件损坏或不完整（{problem}）。请运行 `{fix}` 重新生成/下载；"
+        "如果数据在别的目录，请用 --data-root 指定。",
     )
 
 
@@ -91,17 +142,30 @@ def cifar10(root: str | os.PathLike, train: bool, transform=None, download: bool
             quick: bool = False) -> Dataset:
     """CIFAR-10 as the course loads it (``download=True``), with a clear error when that fails.
 
+    The download is 00_prepare_data's (``prepare_real_cifar10``), not torchvision's: it gives
+    up after DOWNLOAD_TIMEOUT_S without data instead of hanging, writes to a ``.part`` file
+    renamed only once the md5 matches, and reports (and removes) a damaged archive.
     ``transform`` defaults to ``ToTensor()``. ``quick=True`` returns the first
     QUICK_TRAIN_SIZE / QUICK_TEST_SIZE images only (a Subset), for the tour and tests.
     """
     root = Path(root)
+    folder = root / CIFAR10_DIR
     transform = transform if transform is not None else transforms.ToTensor()
+    if not (folder.is_dir() and any(folder.iterdir())):
+        if not download:
+            raise _cifar_missing_error(root, None)
+        try:
+            prepare_real_cifar10(root)
+        except DownloadFailed as err:
+            raise _cifar_missing_error(root, err) from None
     try:
-        dataset = CIFAR10(str(root), train=train, transform=transform, download=download)
-    except CourseError:
-        raise
-    except (OSError, RuntimeError, ValueError) as err:  # URLError is an OSError
-        raise _cifar_missing_error(root, err) from None
+        dataset = CIFAR10(str(root), train=train, transform=transform, download=False)
+    except Exception:  # a failed md5 check (RuntimeError) or a file that won't unpickle
+        problem = _stand_in_problem(folder) if is_synthetic(folder) else \
+            _cifar_folder_problem(folder)
+        if problem is None:
+            raise
+        raise _cifar_damaged_error(root, problem) from None
     if quick:
         size = QUICK_TRAIN_SIZE if train else QUICK_TEST_SIZE
         dataset = Subset(dataset, range(min(size, len(dataset))))
@@ -194,12 +258,15 @@ def write_synthetic_cifar10(root: str | os.PathLike, train_size: int = 50000,
                             test_size: int = 10000, seed: int = 0) -> Path:
     """Write a stand-in ``<root>/cifar-10-batches-py/`` in torchvision's python pickle format.
 
-    Five ``data_batch_*`` files, ``test_batch`` and ``batches.meta``, each written atomically,
-    and the marker file last, so an interrupted run never looks like a complete data set.
+    Five ``data_batch_*`` files, ``test_batch``, ``batches.meta`` and the marker (which lists
+    each file's size) are written into a temporary folder beside it, renamed into place only
+    when complete: an interrupted run (Ctrl-C) never leaves a folder that looks like data.
     """
-    folder = Path(root) / CIFAR10_DIR
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / SYNTHETIC_MARKER).unlink(missing_ok=True)
+    import tempfile
+
+    root = Path(root)
+    folder = root / CIFAR10_DIR
+    root.mkdir(parents=True, exist_ok=True)
     images, labels = make_synthetic_cifar10_arrays(train_size + test_size, seed,
                                                    noisy_from=train_size)
     # The real files store each image as 3072 bytes: the red plane, then green, then blue.
@@ -209,14 +276,23 @@ def write_synthetic_cifar10(root: str | os.PathLike, train_size: int = 50000,
              for i, idx in enumerate(splits)]
     parts.append(("test_batch", np.arange(train_size, train_size + test_size),
                   "testing batch 1 of 1"))
-    for name, idx, batch_label in parts:
-        batch = {"batch_label": batch_label, "labels": labels[idx].tolist(), "data": rows[idx],
-                 "filenames": [f"synthetic_{i:05d}.png" for i in idx]}
-        atomic_write_bytes(folder / name, pickle.dumps(batch, protocol=2))
-    meta = {"num_cases_per_batch": max(len(s) for s in splits), "label_names": list(CIFAR10_CLASSES),
-            "num_vis": 3072}
-    atomic_write_bytes(folder / "batches.meta", pickle.dumps(meta, protocol=2))
-    write_marker(folder, cifar10_stand_in_name(train_size, test_size), seed)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{CIFAR10_DIR}.", suffix=".tmp", dir=root))
+    try:
+        new = tmp / CIFAR10_DIR
+        new.mkdir()
+        for name, idx, batch_label in parts:
+            batch = {"batch_label": batch_label, "labels": labels[idx].tolist(),
+                     "data": rows[idx], "filenames": [f"synthetic_{i:05d}.png" for i in idx]}
+            (new / name).write_bytes(pickle.dumps(batch, protocol=2))
+        meta = {"num_cases_per_batch": max(len(s) for s in splits),
+                "label_names": list(CIFAR10_CLASSES), "num_vis": 3072}
+        (new / "batches.meta").write_bytes(pickle.dumps(meta, protocol=2))
+        write_marker(new, cifar10_stand_in_name(train_size, test_size), seed,
+                     sizes={name: (new / name).stat().st_size for name in CIFAR10_FILES})
+        remove_tree(folder)
+        os.replace(new, folder)
+    finally:
+        remove_tree(tmp)
     return folder
 
 
@@ -254,7 +330,20 @@ def marker_text(what: str, seed: int) -> str:
 def marker_matches(folder: str | os.PathLike, what: str, seed: int) -> bool:
     """True when ``folder`` is a stand-in made for exactly ``what`` with ``seed``."""
     marker = Path(folder) / SYNTHETIC_MARKER
-    return marker.is_file() and marker.read_text(encoding="utf-8") == marker_text(what, seed)
+    return marker.is_file() and \
+        marker.read_text(encoding="utf-8").startswith(marker_text(what, seed))
+
+
+def marker_sizes_match(folder: Path) -> bool:
+    """True when every file the marker lists ("name: N bytes") is there with that size.
+
+    A cheap check that catches a truncated stand-in file (reading them all back would take
+    seconds, and the tour reuses the stand-ins on every run)."""
+    listed = re.findall(r"^(\S+): (\d+) bytes$", (folder / SYNTHETIC_MARKER).read_text("utf-8"),
+                        flags=re.MULTILINE)
+    return bool(listed) and all((folder / name).is_file() and
+                                (folder / name).stat().st_size == int(size)
+                                for name, size in listed)
 
 
 def remove_tree(path: Path) -> None:
@@ -353,8 +442,10 @@ def _cifar_folder_problem(folder: Path) -> str | None:
 
     files = CIFAR10.train_list + CIFAR10.test_list + [[CIFAR10.meta["filename"],
                                                        CIFAR10.meta["md5"]]]
-    bad = [name for name, md5 in files if not check_integrity(str(folder / name), md5)]
-    return f"missing or damaged: {', '.join(bad)}" if bad else None
+    missing = [name for name, _ in files if not (folder / name).is_file()]
+    damaged = [name for name, md5 in files
+               if name not in missing and not check_integrity(str(folder / name), md5)]
+    return _listing(missing, damaged, "md5 checksum does not match")
 
 
 def prepare_real_cifar10(root: str | os.PathLike) -> tuple[Path, str]:
@@ -379,14 +470,34 @@ def cifar10_stand_in_name(train_size: int, test_size: int) -> str:
 
 def ensure_synthetic_cifar10(root: str | os.PathLike, train_size: int = 50000,
                              test_size: int = 10000, seed: int = 0) -> tuple[Path, str]:
-    """A CIFAR-10 stand-in in ``root``: reused when one with the same seed and sizes is there,
-    never written over real data. Returns (folder, what happened)."""
-    folder = Path(root) / CIFAR10_DIR
+    """A CIFAR-10 stand-in in ``root``: reused when one with the same seed and sizes is there
+    (every file at the size its marker lists), never written over real data. An unmarked
+    folder that is not complete CIFAR-10 is neither kept nor deleted: a CourseError says what
+    is wrong and what to do. Returns (folder, what happened)."""
+    root = Path(root)
+    folder = root / CIFAR10_DIR
     if folder.is_dir() and not is_synthetic(folder) and any(folder.iterdir()):
-        return folder, "real data kept (stand-ins never replace real data)"
-    names = [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch", "batches.meta"]
+        problem = _cifar_folder_problem(folder)
+        if problem is None:
+            return folder, "real data kept (stand-ins never replace real data)"
+        raise _unmarked_incomplete_error(root, problem)
     if marker_matches(folder, cifar10_stand_in_name(train_size, test_size), seed) and \
-            all((folder / n).is_file() for n in names):
+            marker_sizes_match(folder):
         return folder, "stand-in reused"
     write_synthetic_cifar10(root, train_size, test_size, seed)
     return folder, "stand-in written"
+
+
+def _unmarked_incomplete_error(root: Path, problem: str) -> CourseError:
+    folder = root / CIFAR10_DIR
+    synthetic, real = prepare_command(root, "--synthetic"), prepare_command(root)
+    return CourseError(
+        f"{folder} is not complete CIFAR-10 ({problem}) and has no {SYNTHETIC_MARKER}, so it "
+        "is not one of our stand-ins either. It is usually left over from an interrupted "
+        "download or copy. --synthetic never deletes data it did not write: delete (or move "
+        f"away) {folder} yourself, then run `{synthetic}` again; or put {CIFAR10_ARCHIVE} into "
+        f"{root}/ and run `{real}` to get the real data.",
+        f"{folder} 不是完整的 CIFAR-10（{problem}），也没有 {SYNTHETIC_MARKER} 标记（不是替代数据），"
+        f"多半是中断的下载或复制留下的。请先删除（或移走）这个文件夹，再运行 `{synthetic}`；"
+        f"或把 {CIFAR10_ARCHIVE} 放进 {root}/ 后运行 `{real}`。",
+    )
