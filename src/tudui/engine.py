@@ -259,20 +259,35 @@ def save_checkpoint(path: str | os.PathLike, model: nn.Module,
 
 
 def _unreadable(path: Path, err: Exception) -> CourseError:
-    text = str(err)
-    if "weights_only" in text or "Unsupported global" in text:
+    # torch's weights_only refusal mentions "weights_only" for every file it cannot unpickle,
+    # random bytes included; only "Unsupported global: GLOBAL x.y" shows a pickled class.
+    text = " ".join(re.sub(r"\x1b\[[0-9;]*m", "", str(err)).split())
+    pickled = re.search(r"Unsupported global: GLOBAL ([\w.]+)", text)
+    if pickled:
         return CourseError(
-            f"{path} is a whole pickled model (the course's save method 1), not a state_dict "
-            "checkpoint. Since torch 2.6 torch.load refuses such files by default, because "
-            "unpickling can run any code hidden in the file. Use a checkpoint written by "
-            "27_train.py / 30_train_gpu.py (or save with model.state_dict(), method 2).",
-            f"{path} 是整个模型的 pickle（课程的保存方式1），不是 state_dict。torch 2.6 起默认拒绝加载，"
-            "因为反序列化可能执行文件里的任意代码。请使用 27/30 课保存的模型文件（保存方式2）。")
+            f"{path} is a whole pickled model or another pickled Python object (it names "
+            f"{pickled.group(1)}; the course's save method 1), not a state_dict checkpoint. Since "
+            "torch 2.6 torch.load refuses such files by default, because unpickling can run any "
+            "code hidden in the file. Use a checkpoint written by 27_train.py / 30_train_gpu.py "
+            "(or save with model.state_dict(), method 2).",
+            f"{path} 是整个模型（或其他 Python 对象）的 pickle（课程的保存方式1，其中记录了 "
+            f"{pickled.group(1)}），不是 state_dict。torch 2.6 起默认拒绝加载，因为反序列化可能执行"
+            "文件里的任意代码。请使用 27/30 课保存的模型文件（保存方式2）。")
+    # torch's own explanation, shortened to whole sentences: the unpickler's reason, else the
+    # first sentence ("PytorchStreamReader failed reading zip archive: ... directory.")
+    detail = re.search(r"WeightsUnpickler error: (.+?)(?: Check the documentation|$)", text)
+    detail = detail.group(1) if detail else text
+    sentence = re.match(r".+?[.!?](?=\s|$)", detail)
+    detail = (sentence.group(0) if sentence else detail).rstrip(".")
+    if len(detail) > 200:
+        detail = detail[:200].rsplit(" ", 1)[0] + " ..."
+    cause = f"{type(err).__name__}: {detail}" if detail else type(err).__name__
     return CourseError(
-        f"{path} cannot be read as a checkpoint ({type(err).__name__}: "
-        f"{text.splitlines()[0][:200] if text else ''}). It may be truncated or not a "
-        "state_dict file; delete it and train again.",
-        f"无法读取模型文件 {path}（可能不完整或格式不对），请删除后重新训练。")
+        f"{path} is not a checkpoint that can be read ({cause}). It is truncated or damaged (for "
+        "example by an interrupted copy or download), or it is not a file written by torch.save "
+        "at all. Delete it and train again, or use another checkpoint file.",
+        f"无法读取模型文件 {path}：文件不完整或已损坏（例如复制、下载被中断），或者根本不是 torch.save "
+        "保存的文件。请删除后重新训练，或换一个模型文件。")
 
 
 def load_checkpoint(path: str | os.PathLike, model: nn.Module,
@@ -294,7 +309,19 @@ def load_checkpoint(path: str | os.PathLike, model: nn.Module,
         raise _unreadable(path, err) from None
     weights = state.get("model") if isinstance(state, dict) and "model" in state else state
     if not isinstance(weights, dict):
-        raise CourseError(f"{path} holds no state_dict.", f"{path} 中没有 state_dict。")
+        raise CourseError(
+            f"{path} holds a {type(weights).__name__}, not a state_dict (a dict of parameter "
+            "names and tensors). Use a checkpoint written by 27_train.py / 30_train_gpu.py.",
+            f"{path} 中没有 state_dict（参数名到张量的字典），请使用 27/30 课保存的模型文件。")
+    not_tensors = [f"{k!r} -> {type(v).__name__}" for k, v in weights.items()
+                   if not isinstance(k, str) or not isinstance(v, torch.Tensor)]
+    if not_tensors:  # e.g. {"conv1.weight": 3}: load_state_dict would fail on .shape
+        listed = ", ".join(not_tensors[:5]) + (" ..." if len(not_tensors) > 5 else "")
+        raise CourseError(
+            f"{path} is not a state_dict checkpoint: a state_dict maps parameter names to "
+            f"tensors, but it holds {listed}. Use a checkpoint written by 27_train.py / "
+            "30_train_gpu.py.",
+            f"{path} 不是 state_dict（参数名 -> 张量），其中有 {listed}。请使用 27/30 课保存的模型文件。")
     expected = model.state_dict()
     missing = sorted(set(expected) - set(weights))
     unexpected = sorted(set(weights) - set(expected))
