@@ -31,13 +31,15 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import torch
 import torchvision
+from torch import nn
 
 from tudui.cli import lesson_parser
 from tudui.errors import CourseError, friendly_errors
-from tudui.paths import SRC_DIR, lesson_log_dir
+from tudui.paths import LOGS_DIR, SRC_DIR, lesson_log_dir
 
 SAVE_LESSON = "26_model_save"
 
@@ -65,15 +67,62 @@ print(json.dumps(report))
 """
 
 
-def separate_process_load(path) -> dict:
+def save_command(log_dir) -> str:
+    """The 26_model_save command that writes the files this lesson reads (same --log-dir)."""
+    if Path(log_dir).resolve() == LOGS_DIR.resolve():
+        return f"python src/{SAVE_LESSON}.py"
+    folder = f'"{log_dir}"' if " " in str(log_dir) else str(log_dir)
+    return f"python src/{SAVE_LESSON}.py --log-dir {folder}"
+
+
+def broken(path, why: str, log_dir) -> CourseError:
+    """A saved file that is damaged or was replaced: say which, and how to write it again."""
+    return CourseError(
+        f"{path} is not the file {SAVE_LESSON}.py saved: {why}. It is damaged or was replaced "
+        f"by another file. Run `{save_command(log_dir)}` again to write it anew, then this lesson.",
+        f"{path} 不是 {SAVE_LESSON}.py 保存的文件（已损坏或被替换）。请重新运行 "
+        f"{save_command(log_dir)}，再运行本课。")
+
+
+def load_method2(model: nn.Module, path, log_dir) -> nn.Module:
+    """方式2 加载 / method 2: model.load_state_dict(torch.load(path, weights_only=True))."""
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # truncated, random bytes, a whole pickled model ...
+        raise broken(path, f"torch.load(weights_only=True) cannot read it ({type(err).__name__})",
+                     log_dir) from None
+    try:
+        model.load_state_dict(state)
+    except Exception as err:  # another model's parameters, a 27_train checkpoint dict ...
+        why = " ".join(str(err).split())  # "Error(s) in loading state_dict ...: Missing key(s) ..."
+        why = why if len(why) <= 240 else why[:240].rsplit(" ", 1)[0] + " ..."
+        raise broken(path, f"it does not fit {type(model).__name__} ({why.rstrip('. ')})",
+                     log_dir) from None
+    return model
+
+
+def method1_problem(path) -> str | None:
+    """Why ``path`` is not a whole pickled Tudui (None when it is one), checked in this process."""
+    try:
+        data = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # a pickled Tudui is refused because it names its class
+        text = str(err)
+        if "Unsupported global" in text and "Tudui" in text:
+            return None
+        return f"torch.load cannot read it ({type(err).__name__})"
+    return f"it holds plain data ({type(data).__name__}), not a whole pickled model"
+
+
+def separate_process_load(path, log_dir) -> dict:
     """Load ``path`` as method 1 in a fresh Python process (a new program, as in the video)."""
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(SRC_DIR), os.environ.get("PYTHONPATH", "")]))
+    env = dict(os.environ,
+               PYTHONPATH=os.pathsep.join([str(SRC_DIR), os.environ.get("PYTHONPATH", "")]))
     proc = subprocess.run([sys.executable, "-c", TRAP_SCRIPT, str(path),
                            str(SRC_DIR / f"{SAVE_LESSON}.py")],
                           capture_output=True, text=True, env=env, timeout=600)
     if proc.returncode != 0:
-        raise CourseError(f"the separate loading process failed: {proc.stderr.strip()[-500:]}",
-                          "另一个进程加载失败。")
+        last = (proc.stderr.strip().splitlines() or ["no message"])[-1]
+        raise broken(path, f"loading it in a separate process crashed ({last[:200]})", log_dir)
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
@@ -91,24 +140,28 @@ def main(argv=None) -> dict:
     folder = lesson_log_dir(SAVE_LESSON, args.log_dir)
     trap_file, tudui_state = folder / "tudui_method1.pth", folder / "tudui_method2.pth"
     if not trap_file.is_file() or not tudui_state.is_file():
-        raise CourseError(f"no saved models in {folder}. Run src/{SAVE_LESSON}.py first "
-                          "(same --log-dir).", f"{folder} 中没有保存的模型，请先运行 {SAVE_LESSON}.py。")
+        raise CourseError(f"no saved models in {folder}. Run `{save_command(args.log_dir)}` first.",
+                          f"{folder} 中没有保存的模型，请先运行 {save_command(args.log_dir)}。")
 
     # 方式2 -> 加载：先有模型结构，再装参数 / method 2: structure from code, then parameters
-    tudui = tudui_class()()
-    tudui.load_state_dict(torch.load(tudui_state, map_location="cpu", weights_only=True))
+    tudui = load_method2(tudui_class()(), tudui_state, args.log_dir)
     print("方式2 加载成功 / method 2 loaded (weights_only=True):", tudui)
     loaded = {"tudui_method2": True}
     vgg_state = folder / "vgg16_method2.pth"
     if vgg_state.is_file():
-        vgg16 = torchvision.models.vgg16(weights=None)
-        vgg16.load_state_dict(torch.load(vgg_state, map_location="cpu", weights_only=True))
+        load_method2(torchvision.models.vgg16(weights=None), vgg_state, args.log_dir)
         print("方式2 加载成功 / method 2 loaded: vgg16")
         loaded["vgg16_method2"] = True
 
     # 方式1 -> 加载，在另一个进程里 / method 1, in a separate process: the trap
+    if problem := method1_problem(trap_file):  # a damaged file would make every try fail
+        raise broken(trap_file, problem, args.log_dir)
     print("\n陷阱 / the trap — loading", trap_file.name, "in a separate process:")
-    trap = separate_process_load(trap_file)
+    trap = separate_process_load(trap_file, args.log_dir)
+    if trap["after_import"] != {"ok": True, "result": "Tudui"}:  # the fix must work on a good file
+        error = trap["after_import"]["result"].split(". ")[0][:200]  # its first sentence
+        raise broken(trap_file, f"even with the class imported, loading it gives {error}, "
+                     "not the Tudui model", args.log_dir)
     labels = {"default": "torch.load(path)                      ",
               "weights_only_false": "torch.load(path, weights_only=False) ",
               "after_import": "from model_save import * ; then again"}
