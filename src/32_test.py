@@ -20,6 +20,7 @@ TensorBoard:  本课不写日志 / no logs; without --image it writes logs/32_te
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import torch
@@ -28,11 +29,11 @@ from torchvision import transforms
 
 from tudui import engine
 from tudui.cli import lesson_parser
-from tudui.data import CIFAR10_CLASSES, cifar10
+from tudui.data import CIFAR10_CLASSES, cifar10, cifar10_is_synthetic, synthetic_banner
 from tudui.device import pick_device
 from tudui.errors import CourseError, friendly_errors
 from tudui.models import Tudui
-from tudui.paths import lesson_log_dir, lesson_name
+from tudui.paths import LOGS_DIR, atomic_write_bytes, lesson_log_dir, lesson_name
 
 TRAINING_LESSONS = ("27_train", "30_train_gpu")  # where the checkpoints come from
 IMAGE_SIZE = (32, 32)
@@ -48,10 +49,25 @@ def open_rgb(path: Path) -> Image.Image:
         with Image.open(path) as image:
             image.load()
             return image.convert("RGB")  # RGBA, L (grayscale), P (palette) ... -> 3 channels
+    except Image.DecompressionBombError:  # not an OSError: Pillow's guard against huge pictures
+        limit = 2 * Image.MAX_IMAGE_PIXELS
+        raise CourseError(f"{path} is too large: Pillow refuses pictures of more than {limit:,} "
+                          "pixels (a guard against 'decompression bomb' files). Make it smaller, "
+                          "for example under 4000 x 4000 pixels, and try again.",
+                          f"图片 {path} 太大（超过 Pillow 的安全上限 {limit:,} 像素），"
+                          "请先把它缩小（例如小于 4000 x 4000）再试。") from None
     except (UnidentifiedImageError, OSError, SyntaxError) as err:
         raise CourseError(f"{path} is not an image Pillow can read ({type(err).__name__}). "
                           "Use a .png or .jpg picture.",
                           f"{path} 不是可以读取的图片，请换一张 png 或 jpg 图片。") from None
+
+
+def train_command(log_dir) -> str:
+    """The 27_train command for this --log-dir (32 looks for checkpoints there)."""
+    if Path(log_dir).resolve() == LOGS_DIR.resolve():
+        return "python src/27_train.py"
+    folder = f'"{log_dir}"' if " " in str(log_dir) else str(log_dir)
+    return f"python src/27_train.py --log-dir {folder}"
 
 
 @friendly_errors
@@ -74,22 +90,37 @@ def main(argv=None) -> dict:
         checkpoint = engine.newest_checkpoint(
             *(Path(args.log_dir) / lesson for lesson in TRAINING_LESSONS))
         if checkpoint is None:
+            folders = f"{Path(args.log_dir) / TRAINING_LESSONS[0]} or {TRAINING_LESSONS[1]}"
             raise CourseError(
-                f"no trained model yet in {args.log_dir}/27_train or 30_train_gpu. Run "
-                "`python src/27_train.py` (or --quick for a few seconds) first, or pass --checkpoint.",
-                "还没有训练好的模型，请先运行 python src/27_train.py（或加 --quick），或用 --checkpoint 指定。")
+                f"no trained model yet in {folders}. Run `{train_command(args.log_dir)}` (add "
+                "--quick for a few seconds) first, or pass --checkpoint.",
+                f"{folders} 中还没有训练好的模型，请先运行 {train_command(args.log_dir)}（或加 --quick），"
+                "或用 --checkpoint 指定。")
     model = Tudui()
     engine.load_checkpoint(checkpoint, model, map_location=device)
     model = engine.prepare_model(model, device)
     print(f"模型 / model: {checkpoint}")
 
-    test_data = cifar10(args.data_root, train=False, quick=args.quick)
+    test_data = None
+    if args.evaluate or not args.image:  # the learner's own picture needs no CIFAR-10
+        test_data = cifar10(args.data_root, train=False, quick=args.quick)
+        if cifar10_is_synthetic(args.data_root):
+            print(synthetic_banner("CIFAR-10"))
     if args.image:
         image_path = Path(args.image)
     else:  # offline default: one CIFAR-10 test picture, written out as a PNG
+        if not 0 <= args.index < len(test_data):
+            raise CourseError(
+                f"--index {args.index} is not a CIFAR-10 test picture: the test set here has "
+                f"{len(test_data)} pictures{' (--quick)' if args.quick else ''}, so use 0 to "
+                f"{len(test_data) - 1}.",
+                f"--index {args.index} 超出范围：这里的测试集有 {len(test_data)} 张图片，"
+                f"请使用 0 到 {len(test_data) - 1}。")
         picture, label = test_data[args.index]
         image_path = out_dir / f"cifar10_test_{args.index}.png"
-        transforms.ToPILImage()(picture).save(image_path)
+        png = io.BytesIO()
+        transforms.ToPILImage()(picture).save(png, format="PNG")
+        atomic_write_bytes(image_path, png.getvalue())  # never a half-written picture
         print(f"图片 / picture: {image_path} (真实类别 / true class: {CIFAR10_CLASSES[label]})")
     image = open_rgb(image_path)
     print(image)
