@@ -18,6 +18,8 @@ TensorBoard:  本课不写日志 / this lesson writes no logs (it prints the mod
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import torch
 import torchvision
 from torch import nn
@@ -42,16 +44,18 @@ def load_vgg16(pretrained: bool) -> nn.Module:
     try:
         return torchvision.models.vgg16(weights=weights)
     except Exception as err:  # URLError, a broken half-download, a checksum mismatch...
-        cache = torch.hub.get_dir() + "/checkpoints"
+        cache = Path(torch.hub.get_dir()) / "checkpoints"  # Path: the right separators on Windows
         file = weights.url.rsplit("/", 1)[-1]
+        reason = " ".join(str(err).split()).split(". ")[0][:160]  # its first sentence
         raise CourseError(
             f"the VGG16 ImageNet weights (528 MB) could not be downloaded or read "
-            f"({type(err).__name__}: {str(err).splitlines()[0][:160]}). Download {weights.url} "
-            f"yourself (browser, mirror or 网盘 copy) and put the file, named {file}, into "
-            f"{cache}/ ; torchvision then loads it from there without the network. A "
-            "half-downloaded file there must be deleted first. Or run without --pretrained.",
+            f"({type(err).__name__}: {reason}). Download {weights.url} "
+            f"yourself (browser, mirror or 网盘 copy) and put the file, named {file}, into the "
+            f"folder {cache} ; torchvision then loads it from there without the network. A "
+            f"half-downloaded {cache / file} must be deleted first. Or run without --pretrained.",
             f"VGG16 预训练参数（528 MB）下载或读取失败。请手动下载 {weights.url}，"
-            f"以文件名 {file} 放到 {cache}/ 目录，或去掉 --pretrained 运行。",
+            f"以文件名 {file} 放到文件夹 {cache} 中；如果那里已有下载了一半的 {file}，请先删除它。"
+            "或者去掉 --pretrained 运行。",
         ) from None
 
 
