@@ -26,14 +26,20 @@ from __future__ import annotations
 
 import os
 
-from PIL import Image
 from torch.utils.data import Dataset
 from torchvision import transforms
 
 from tudui.cli import lesson_parser
 from tudui.data import is_synthetic, synthetic_banner
 from tudui.errors import friendly_errors
-from tudui.hymenoptera import course_dir, hymenoptera_dir
+from tudui.hymenoptera import (
+    ERROR_IMAGE,
+    check_pairs,
+    course_dir,
+    hymenoptera_dir,
+    open_picture,
+    picture_names,
+)
 
 ANTS, BEES = "ants", "bees"
 
@@ -44,12 +50,13 @@ class MyData(Dataset):
     def __init__(self, root_dir, label_dir):
         self.root_dir, self.label_dir = root_dir, label_dir
         self.path = os.path.join(root_dir, label_dir)
-        # sorted(): os.listdir's order differs between Windows, macOS and Linux
-        self.img_path = sorted(os.listdir(self.path))
+        # The course: os.listdir(self.path). picture_names sorts (the order differs between
+        # systems) and skips hidden files such as macOS's .DS_Store, which are not pictures.
+        self.img_path = picture_names(self.path)
 
     def __getitem__(self, idx):
         img_item_path = os.path.join(self.path, self.img_path[idx])
-        img = Image.open(img_item_path)
+        img = open_picture(img_item_path)  # Image.open, plus a clear error for a damaged file
         label = self.label_dir
         return img, label
 
@@ -63,12 +70,13 @@ class LabelFolderData(Dataset):
     def __init__(self, root_dir, image_dir, label_dir, transform=None, rgb=False):
         self.image_path = os.path.join(root_dir, image_dir)
         self.label_path = os.path.join(root_dir, label_dir)
-        self.image_list = sorted(os.listdir(self.image_path))
-        self.label_list = sorted(os.listdir(self.label_path))  # same stems, so same order
+        self.image_list = picture_names(self.image_path)  # sorted(os.listdir(...)), see MyData
+        self.label_list = picture_names(self.label_path, (".txt",))  # same stems, same order
+        check_pairs(self.image_path, self.image_list, self.label_path, self.label_list)
         self.transform, self.rgb = transform, rgb
 
     def __getitem__(self, idx):
-        img = Image.open(os.path.join(self.image_path, self.image_list[idx]))
+        img = open_picture(os.path.join(self.image_path, self.image_list[idx]))
         if self.rgb:
             img = img.convert("RGB")  # the fix: GIF/greyscale/RGBA all become 3 channels
         with open(os.path.join(self.label_path, self.label_list[idx]), encoding="utf-8") as f:
@@ -78,13 +86,12 @@ class LabelFolderData(Dataset):
         return {"img": img, "label": label}
 
     def __len__(self):
-        assert len(self.image_list) == len(self.label_list)
-        return len(self.image_list)
+        return len(self.image_list)  # check_pairs made sure there is one label per picture
 
 
 def image_mode(path) -> str:
     """"RGB", "L" (grey), "P" (palette, e.g. GIF), "RGBA"...: read from the header only."""
-    with Image.open(path) as img:
+    with open_picture(path, load=False) as img:
         return img.mode
 
 
@@ -116,28 +123,33 @@ def main(argv=None) -> dict:
 
     # The course's "error": one picture is a palette GIF. ToTensor gives it 1 channel, and
     # anything that expects 3 (Normalize with 3 means, stacking a batch) fails.
-    error_index = next(i for i, name in enumerate(ants_p7.image_list)
-                       if image_mode(os.path.join(ants_p7.image_path, name)) != "RGB")
-    bad = ants_p7[error_index]["img"]
-    print(f"报错的图片 / the error image: index {error_index}, "
-          f"{ants_p7.image_list[error_index]}, shape {tuple(bad.shape)}")
-    try:
-        transforms.Normalize([0.5, 0.5, 0.5], [0.5, 0.5, 0.5])(bad)
-        error = ""
-    except RuntimeError as err:
-        error = str(err)
-        print("  Normalize 报错 / fails:", error)
-    fixed = LabelFolderData(train_dir, "ants_image", "ants_label", transform=to_tensor,
-                            rgb=True)[error_index]["img"]
-    print(f"  修复 / fixed with .convert('RGB'): shape {tuple(fixed.shape)}")
+    error_index = next((i for i, name in enumerate(ants_p7.image_list)
+                        if image_mode(os.path.join(ants_p7.image_path, name)) != "RGB"), None)
+    error, bad_shape, fixed_shape = "", None, None
+    if error_index is None:  # e.g. imageNotFound.gif was deleted: the rest still teaches
+        print(f"没有非 RGB 的图片（{ERROR_IMAGE} 不在了），跳过报错演示 / no non-RGB picture "
+              f"({ERROR_IMAGE} is gone): the error-image demo is skipped.")
+    else:
+        bad = ants_p7[error_index]["img"]
+        bad_shape = tuple(bad.shape)
+        print(f"报错的图片 / the error image: index {error_index}, "
+              f"{ants_p7.image_list[error_index]}, shape {bad_shape}")
+        try:
+            transforms.Normalize([0.5, 0.5, 0.5], [0.5, 0.5, 0.5])(bad)
+        except RuntimeError as err:
+            error = str(err)
+            print("  Normalize 报错 / fails:", error)
+        fixed_shape = tuple(LabelFolderData(train_dir, "ants_image", "ants_label", transform=to_tensor,
+                                            rgb=True)[error_index]["img"].shape)
+        print(f"  修复 / fixed with .convert('RGB'): shape {fixed_shape}")
 
     return {"lengths": (len(ants_dataset), len(bees_dataset), len(train_dataset)),
             "first_bee_label": label, "first_bee_index": len(ants_dataset),
             "label_of_last_ant": train_dataset[len(ants_dataset) - 1][1],
             "pairs": pairs, "p7_length": len(ants_p7), "first_item_label": first["label"],
-            "error_index": error_index, "error_name": ants_p7.image_list[error_index],
-            "error_shape": tuple(bad.shape), "error_message": error,
-            "fixed_shape": tuple(fixed.shape)}
+            "error_index": error_index,
+            "error_name": None if error_index is None else ants_p7.image_list[error_index],
+            "error_shape": bad_shape, "error_message": error, "fixed_shape": fixed_shape}
 
 
 if __name__ == "__main__":

@@ -30,13 +30,12 @@ import warnings
 import numpy as np
 import torch
 import torchvision
-from PIL import Image
 from torch.utils.tensorboard.summary import image as image_summary
 
 from tudui.cli import lesson_parser
 from tudui.data import is_synthetic, synthetic_banner
 from tudui.errors import friendly_errors
-from tudui.hymenoptera import course_dir, image_files
+from tudui.hymenoptera import course_dir, image_files, open_picture
 from tudui.models import Tudui
 from tudui.paths import lesson_name
 from tudui.seeding import seed_everything
@@ -51,7 +50,7 @@ PROFILE = {False: (64, 5), True: (2, 2)}    # (batch size, forward passes) to pr
 
 def load_rgb(path, size=None) -> np.ndarray:
     """An image file as a uint8 (H,W,3) array, optionally resized to (size, size)."""
-    with Image.open(path) as img:
+    with open_picture(path) as img:  # Image.open, with a clear error for a damaged file
         img = img.convert("RGB")
         return np.array(img.resize((size, size)) if size else img)
 

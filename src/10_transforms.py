@@ -23,13 +23,12 @@ import cv2
 import numpy as np
 import torch
 import torchvision
-from PIL import Image
 from torchvision import transforms
 
 from tudui.cli import lesson_parser
 from tudui.data import is_synthetic, synthetic_banner
 from tudui.errors import CourseError, friendly_errors
-from tudui.hymenoptera import course_dir, image_files
+from tudui.hymenoptera import course_dir, image_files, open_picture
 from tudui.paths import lesson_name
 from tudui.tb import make_writer
 
@@ -53,7 +52,7 @@ def main(argv=None) -> dict:
         print(synthetic_banner("hymenoptera (train/)"))
     img_path = image_files(train_dir / "ants_image")[0]
 
-    img = Image.open(img_path)
+    img = open_picture(img_path)  # Image.open(img_path), with a clear error for a damaged file
     print(img)  # a PIL JpegImageFile: mode=RGB size=WxH
     tensor_trans = transforms.ToTensor()   # 1. make the tool
     tensor_img = tensor_trans(img)          # 2. use it

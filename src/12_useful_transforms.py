@@ -21,13 +21,12 @@ TensorBoard:  tensorboard --logdir logs  ->  IMAGES "ToTensor", "Normalize" (ste
 
 from __future__ import annotations
 
-from PIL import Image
 from torchvision import transforms
 
-from tudui.cli import lesson_parser
+from tudui.cli import lesson_parser, positive_int
 from tudui.data import is_synthetic, synthetic_banner
 from tudui.errors import CourseError, friendly_errors
-from tudui.hymenoptera import course_dir, image_files
+from tudui.hymenoptera import course_dir, image_files, open_picture
 from tudui.paths import lesson_name
 from tudui.seeding import seed_everything
 from tudui.tb import make_writer
@@ -53,9 +52,12 @@ class Person:
 @friendly_errors
 def main(argv=None) -> dict:
     parser = lesson_parser(__doc__)
-    parser.add_argument("--crop-size", type=int, nargs="+", default=[512],
+    parser.add_argument("--crop-size", type=positive_int, nargs="+", default=[512],
                         help="RandomCrop size: one number (square) or height width (default 512)")
     args = parser.parse_args(argv)
+    if len(args.crop_size) > 2:  # checked before anything is written
+        parser.error(f"argument --crop-size: 1 或 2 个数 / takes 1 number (a square) or 2 "
+                     f"(height width), not {len(args.crop_size)}")
     seed_everything(args.seed)  # RandomCrop draws from torch's generator
     person = Person()
     person("zhangsan")
@@ -64,8 +66,20 @@ def main(argv=None) -> dict:
     train_dir = course_dir(args.data_root, "train")
     if is_synthetic(train_dir):
         print(synthetic_banner("hymenoptera (train/)"))
-    img = Image.open(image_files(train_dir / "ants_image")[0]).convert("RGB")
+    # Image.open(...), with a clear error for a damaged file
+    img = open_picture(image_files(train_dir / "ants_image")[0]).convert("RGB")
     print(img)
+    size = tuple(args.crop_size) if len(args.crop_size) > 1 else args.crop_size[0]
+    crop_h, crop_w = args.crop_size * 2 if len(args.crop_size) == 1 else args.crop_size
+    if crop_h > img.size[1] or crop_w > img.size[0]:  # told before any log is written
+        raise CourseError(
+            f"RandomCrop({size}) cannot cut a {crop_h}x{crop_w} (height x width) patch out of "
+            f"a {img.size[0]}x{img.size[1]} (width x height) picture. Choose a smaller "
+            "--crop-size (one number for a square, or height width), or use "
+            "RandomCrop(size, pad_if_needed=True) to pad small pictures first.",
+            f"裁剪尺寸 {size} 比图片 ({img.size[0]}x{img.size[1]}) 大。"
+            "请用更小的 --crop-size，或 RandomCrop(size, pad_if_needed=True)。",
+        )
 
     writer = make_writer(lesson_name(__file__), args.log_dir)
     try:
@@ -98,21 +112,10 @@ def main(argv=None) -> dict:
         print("Compose([Resize(512), ToTensor()]) ->", tuple(img_resize_2.shape))
 
         # RandomCrop: a different patch every call
-        size = tuple(args.crop_size) if len(args.crop_size) > 1 else args.crop_size[0]
         trans_compose_2 = transforms.Compose([transforms.RandomCrop(size), trans_totensor])
         crops = []
         for i in range(CROPS):
-            try:
-                img_crop = trans_compose_2(img)
-            except ValueError as err:  # torchvision: "Required crop size ... is larger than ..."
-                raise CourseError(
-                    f"RandomCrop({size}) cannot cut that out of a {img.size[0]}x{img.size[1]} "
-                    f"(width x height) picture: {err}. Choose a smaller --crop-size (one number "
-                    "for a square, or height width), or use RandomCrop(size, pad_if_needed=True) "
-                    "to pad small pictures first.",
-                    f"裁剪尺寸 {size} 比图片 ({img.size[0]}x{img.size[1]}) 大。"
-                    "请用更小的 --crop-size，或 RandomCrop(size, pad_if_needed=True)。",
-                ) from None
+            img_crop = trans_compose_2(img)
             crops.append(img_crop)
             writer.add_image("RandomCrop", img_crop, i)
     finally:

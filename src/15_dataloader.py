@@ -26,9 +26,9 @@ import argparse
 import torchvision
 from torch.utils.data import DataLoader
 
-from tudui.cli import lesson_parser
+from tudui.cli import lesson_parser, non_negative_int, positive_int
 from tudui.data import cifar10, cifar10_is_synthetic, synthetic_banner
-from tudui.errors import friendly_errors
+from tudui.errors import CourseError, friendly_errors
 from tudui.paths import lesson_name
 from tudui.seeding import seed_everything
 from tudui.tb import make_writer
@@ -40,11 +40,11 @@ EPOCHS = 2
 @friendly_errors
 def main(argv=None) -> dict:
     parser = lesson_parser(__doc__)
-    parser.add_argument("--batch-size", type=int, default=BATCH_SIZE)
-    parser.add_argument("--epochs", type=int, default=EPOCHS)
+    parser.add_argument("--batch-size", type=positive_int, default=BATCH_SIZE)
+    parser.add_argument("--epochs", type=positive_int, default=EPOCHS)
     parser.add_argument("--shuffle", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--drop-last", action=argparse.BooleanOptionalAction, default=True)
-    parser.add_argument("--num-workers", type=int, default=0,
+    parser.add_argument("--num-workers", type=non_negative_int, default=0,
                         help="0 = load in the main process (the safe choice on Windows)")
     args = parser.parse_args(argv)
     generator = seed_everything(args.seed)  # the same --seed, the same shuffled order
@@ -56,6 +56,14 @@ def main(argv=None) -> dict:
     test_loader = DataLoader(dataset=test_data, batch_size=args.batch_size, shuffle=args.shuffle,
                              num_workers=args.num_workers, drop_last=args.drop_last,
                              generator=generator)
+    if len(test_loader) == 0:  # drop_last dropped the only, incomplete batch: nothing to show
+        raise CourseError(
+            f"--batch-size {args.batch_size} is larger than the {len(test_data)} images, and "
+            "drop_last=True drops that one incomplete batch, so there is no batch at all. Use a "
+            "smaller --batch-size, or --no-drop-last.",
+            f"batch_size={args.batch_size} 比图片数 {len(test_data)} 还大，drop_last=True 把唯一"
+            "的一批也丢掉了。请用更小的 --batch-size，或加 --no-drop-last。",
+        )
     img, target = test_data[0]
     print("test_data[0]:", tuple(img.shape), target)
     print(f"{len(test_data)} 张图片, batch_size={args.batch_size}, drop_last={args.drop_last} "

@@ -76,9 +76,79 @@ def course_dir(root: str | os.PathLike, split: str = "train") -> Path:
     return folder
 
 
+def picture_names(folder: str | os.PathLike, suffixes=IMAGE_SUFFIXES) -> list[str]:
+    """The names of the pictures (or other ``suffixes``) in ``folder``, sorted.
+
+    The course lists a folder with ``os.listdir``, which also returns hidden files: macOS's
+    Finder adds ``.DS_Store`` (and ``._name.jpg`` copies on USB disks), which are not pictures
+    and would be counted as one. Names starting with "." are skipped, and sorting gives the same
+    order on every system (os.listdir's order differs between Windows, macOS and Linux).
+    """
+    return sorted(name for name in os.listdir(folder)
+                  if not name.startswith(".") and Path(name).suffix.lower() in suffixes)
+
+
 def image_files(folder: Path) -> list[Path]:
-    """The images in ``folder``, sorted by name (os.listdir's order differs between systems)."""
-    return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    """The pictures in ``folder`` as paths, sorted by name (hidden files skipped)."""
+    return [Path(folder) / name for name in picture_names(folder)]
+
+
+def check_pairs(image_dir: str | os.PathLike, images: list[str], label_dir: str | os.PathLike,
+                labels: list[str]) -> None:
+    """A CourseError when the course layout's pictures and label files do not pair up by name
+    (P7 pairs them by position in the sorted lists, so one missing file shifts every label)."""
+    image_stems, label_stems = {Path(n).stem for n in images}, {Path(n).stem for n in labels}
+    if image_stems == label_stems and len(images) == len(labels):
+        return
+    lonely = sorted(image_stems - label_stems)
+    unused = sorted(label_stems - image_stems)
+    split = Path(image_dir).parent
+    fix = prepare_command(split.parent, *(["--synthetic"] if is_synthetic(split) else []))
+    problem = "; ".join(
+        ([f"pictures without a label file: {', '.join(lonely)}"] if lonely else []) +
+        ([f"label files without a picture: {', '.join(f'{s}.txt' for s in unused)}"]
+         if unused else [])) or "two pictures share a name"
+    raise CourseError(
+        f"{image_dir} ({len(images)} pictures) and {label_dir} ({len(labels)} label files) do "
+        f"not pair up ({problem}). Delete the files left without a partner, or re-create the "
+        f"course layout: delete the folder {split} and run `{fix}`.",
+        f"{image_dir} 的图片和 {label_dir} 的标签文件对不上（{problem}）。请删除多出来的文件，"
+        f"或者删除文件夹 {split} 后运行 `{fix}` 重新生成。",
+    )
+
+
+def _bad_picture(path: Path, err: BaseException) -> CourseError:
+    """A CourseError naming a picture that cannot be opened, and how to get a good copy."""
+    # <root>/hymenoptera_data/<split>/<class>/x.jpg or the course's <root>/<split>/<class>_image/x.jpg
+    top = path.parents[2] if len(path.parents) > 3 and path.parents[2].name == HYMENOPTERA_DIR \
+        else path.parents[1]
+    fix = prepare_command(top.parent, *(["--synthetic"] if is_synthetic(top) else []))
+    return CourseError(
+        f"The picture {path} cannot be opened ({type(err).__name__}: {err}): the file is "
+        "damaged (e.g. an interrupted copy) or not a picture. Delete that file (in the "
+        f"course's layout also its label file {path.stem}.txt in the *_label folder), or "
+        f"re-create the data: delete the folder {top} and run `{fix}`.",
+        f"图片 {path} 打不开（文件损坏，或者不是图片）。请删除这个文件（课程的布局里也删掉 *_label 里的 "
+        f"{path.stem}.txt），或者删除文件夹 {top} 后运行 `{fix}` 重新生成数据。",
+    )
+
+
+def open_picture(path: str | os.PathLike, load: bool = True) -> Image.Image:
+    """``Image.open(path)``, with a CourseError naming the file when it is not a readable picture.
+
+    ``load=True`` decodes the pixels at once, so a truncated file fails here, not later inside
+    a transform; ``load=False`` reads only the header (mode and size; close it when done).
+    """
+    img = None
+    try:
+        img = Image.open(path)
+        if load:
+            img.load()
+    except (OSError, SyntaxError, ValueError) as err:  # UnidentifiedImageError is an OSError
+        if img is not None:
+            img.close()
+        raise _bad_picture(Path(path), err) from None
+    return img
 
 
 # --------------------------------------------------------------------------------------------
@@ -145,8 +215,9 @@ def _layout_matches(source_root: Path, split: str, split_dir: Path) -> bool:
         images, labels = split_dir / f"{name}_image", split_dir / f"{name}_label"
         if not (images.is_dir() and labels.is_dir()):
             return False
-        wanted = [p.name for p in image_files(source_root / split / name)]
-        if [p.name for p in image_files(images)] != wanted or \
+        # sizes too: a truncated copy in the course layout must be copied again
+        wanted = [(p.name, p.stat().st_size) for p in image_files(source_root / split / name)]
+        if [(p.name, p.stat().st_size) for p in image_files(images)] != wanted or \
                 len(list(labels.glob("*.txt"))) != len(wanted):
             return False
     return True
@@ -353,7 +424,8 @@ def write_synthetic_hymenoptera(root: str | os.PathLike, quick: bool = True, see
     return Path(root) / HYMENOPTERA_DIR
 
 
-__all__ = ["CLASSES", "DownloadFailed", "ERROR_IMAGE", "HYMENOPTERA_ARCHIVE", "HYMENOPTERA_DIR",
+__all__ = ["CLASSES", "DownloadFailed", "ERROR_IMAGE", "check_pairs", "HYMENOPTERA_ARCHIVE", "HYMENOPTERA_DIR",
            "HYMENOPTERA_URL", "QUICK_COUNTS", "REAL_COUNTS", "SPLITS", "course_dir",
            "derive_course_layout", "ensure_synthetic_hymenoptera", "hymenoptera_dir",
-           "image_files", "prepare_real_hymenoptera", "write_synthetic_hymenoptera"]
+           "image_files", "open_picture", "picture_names", "prepare_real_hymenoptera",
+           "write_synthetic_hymenoptera"]
