@@ -3,13 +3,20 @@ picture with a trained checkpoint, reading a project."""
 
 from __future__ import annotations
 
+import random
+import shutil
+import struct
+import zlib
+from pathlib import Path
+
 import pytest
 import torch
 from PIL import Image
 
 from conftest import load_lesson
-from tudui import engine
+from tudui import engine, errors
 from tudui.data import CIFAR10_CLASSES
+from tudui.models import Tudui
 
 
 @pytest.fixture(scope="module")
@@ -46,6 +53,9 @@ def test_pretrained_offline_is_a_clear_error(run_lesson, tmp_path, monkeypatch, 
     assert info.value.code == 2
     assert "528 MB" in err and "vgg16-397923af.pth" in err and "checkpoints" in err
     assert "Traceback" not in err
+    # The Chinese half says it too: the cache folder (a native path) and delete a half-download.
+    zh = next(line for line in err.splitlines() if line.startswith("错误："))
+    assert str(tmp_path / "torch_home" / "hub" / "checkpoints") in zh and "下载了一半" in zh
 
 
 def test_save_two_ways_and_the_trap_in_a_separate_process(run_lesson, log_dir):
@@ -138,3 +148,149 @@ def test_read_project_maps_a_lesson(run_lesson):
     with pytest.raises(SystemExit) as info:
         run_lesson("33_read_project", "--lesson", "99")
     assert info.value.code == 2
+
+
+# --------------------------------------------------------------------------------------------
+# Bad models and checkpoints: a clear CourseError (exit 2) naming the file, never a traceback
+
+def _course_error(main, argv) -> errors.CourseError:
+    with pytest.raises(errors.CourseError) as info:
+        main.__wrapped__(argv)
+    return info.value
+
+
+def test_checkpoint_errors_say_what_is_really_wrong(tmp_path):
+    good = engine.save_checkpoint(tmp_path / "good.pth", Tudui())
+    random_bytes = tmp_path / "random.pth"
+    random_bytes.write_bytes(random.Random(0).randbytes(5000))
+    with pytest.raises(errors.CourseError) as info:
+        engine.load_checkpoint(random_bytes, Tudui())
+    # torch's refusal mentions weights_only for any unpicklable file: that is no pickled model
+    assert "not a checkpoint" in info.value.en and "truncated" in info.value.en
+    assert "pickled model" not in info.value.en and "保存方式1" not in info.value.zh
+
+    truncated = tmp_path / "truncated.pth"
+    truncated.write_bytes(good.read_bytes()[:2000])
+    with pytest.raises(errors.CourseError) as info:
+        engine.load_checkpoint(truncated, Tudui())
+    # torch's first sentence, whole, then ours (it used to stop at "...your checkpoint file is")
+    assert "(RuntimeError: PytorchStreamReader failed reading zip archive: failed finding " \
+        "central directory). It is truncated or damaged" in info.value.en
+    assert "your checkpoint file is" not in info.value.en
+
+    whole = tmp_path / "whole.pth"
+    torch.save(torch.nn.Sequential(torch.nn.Linear(2, 2)), whole)
+    with pytest.raises(errors.CourseError) as info:
+        engine.load_checkpoint(whole, Tudui())
+    assert "whole pickled model" in info.value.en
+    assert "torch.nn.modules.container.Sequential" in info.value.en
+
+    for name, content in (("int.pth", {"model1.0.weight": 3}),
+                          ("nested.pth", {"model": {"model1.0.weight": "weights"}})):
+        torch.save(content, tmp_path / name)
+        with pytest.raises(errors.CourseError) as info:  # was AttributeError: no .shape
+            engine.load_checkpoint(tmp_path / name, Tudui())
+        assert "not a state_dict" in info.value.en and "'model1.0.weight' -> " in info.value.en
+
+
+@pytest.fixture(scope="module")
+def saved_26(data_root, tmp_path_factory) -> Path:
+    """The files 26_model_save.py --quick writes, once: <folder>/26_model_save/*.pth."""
+    folder = tmp_path_factory.mktemp("saved26")
+    load_lesson("26_model_save").main(["--data-root", str(data_root), "--log-dir", str(folder),
+                                       "--device", "cpu", "--quick"])
+    return folder / "26_model_save"
+
+
+def _foreign_27_checkpoint(path):
+    model = Tudui()
+    engine.save_checkpoint(path, model, torch.optim.SGD(model.parameters(), lr=0.01), epoch=0)
+
+
+def _truncate(path):
+    path.write_bytes(path.read_bytes()[:300])
+
+
+def _random_bytes(path):
+    path.write_bytes(random.Random(1).randbytes(5000))
+
+
+@pytest.mark.parametrize("name,damage,why", [
+    ("tudui_method2.pth", lambda p: torch.save(torch.nn.Linear(2, 2).state_dict(), p),
+     'Unexpected key(s) in state_dict: "weight", "bias"'),
+    ("tudui_method2.pth", _foreign_27_checkpoint, 'Unexpected key(s) in state_dict: "arch"'),
+    ("tudui_method2.pth", _truncate, "cannot read it (RuntimeError)"),
+    ("tudui_method2.pth", _random_bytes, "cannot read it (UnpicklingError)"),
+    ("vgg16_method2.pth", _random_bytes, "cannot read it (UnpicklingError)"),
+    # method 1: a broken file made all three tries print "fails", the fix included, and exit 0
+    ("tudui_method1.pth", _truncate, "cannot read it (RuntimeError)"),
+    ("tudui_method1.pth", _random_bytes, "cannot read it (UnpicklingError)"),
+    ("tudui_method1.pth", lambda p: torch.save(Tudui().state_dict(), p), "plain data"),
+])
+def test_model_load_names_a_damaged_or_foreign_file(saved_26, data_root, tmp_path, name,
+                                                    damage, why):
+    log_dir = tmp_path / "my logs"  # a space: the command must quote it
+    shutil.copytree(saved_26, log_dir / "26_model_save")
+    damage(log_dir / "26_model_save" / name)
+    argv = ["--data-root", str(data_root), "--log-dir", str(log_dir), "--device", "cpu", "--quick"]
+    error = _course_error(load_lesson("26_model_load").main, argv)
+    command = f'python src/26_model_save.py --log-dir "{log_dir}"'
+    for half in (error.en, error.zh):
+        assert str(log_dir / "26_model_save" / name) in half and command in half
+    assert why in error.en
+
+
+def test_model_load_damaged_file_exits_2_without_traceback(saved_26, run_lesson, log_dir, capsys):
+    shutil.copytree(saved_26, log_dir / "26_model_save")
+    _truncate(log_dir / "26_model_save" / "tudui_method2.pth")
+    with pytest.raises(SystemExit) as info:
+        run_lesson("26_model_load")
+    err = capsys.readouterr().err
+    assert info.value.code == 2 and "Traceback" not in err and "tudui_method2.pth" in err
+
+
+def test_own_picture_needs_no_cifar10(trained, tmp_path):
+    log_dir, _ = trained
+    path = tmp_path / "good.png"
+    Image.new("RGB", (64, 48), color=(200, 30, 30)).save(path)
+    out = _test(tmp_path / "no_dataset_here", log_dir, "--image", str(path))
+    assert out["prediction"] in CIFAR10_CLASSES and out["image"] == str(path)
+    assert not (tmp_path / "no_dataset_here").exists()  # no download was even tried
+
+
+@pytest.mark.parametrize("index", ["256", "99999", "-1"])
+def test_index_outside_the_test_set_is_a_clear_error(data_root, trained, index):
+    log_dir, _ = trained
+    error = _course_error(load_lesson("32_test").main,
+                          ["--data-root", str(data_root), "--log-dir", str(log_dir),
+                           "--device", "cpu", "--quick", "--index", index])
+    assert f"--index {index}" in error.en and "use 0 to 255" in error.en  # --quick: 256 pictures
+    assert "0 到 255" in error.zh
+    assert not (log_dir / "32_test" / f"cifar10_test_{index}.png").exists()
+
+
+def _png_header(width: int, height: int) -> bytes:
+    """A PNG that only claims its size (Pillow checks the size before decoding anything)."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data)))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0,
+                                                             0, 0))
+            + chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b""))
+
+
+def test_huge_picture_and_custom_log_dir_are_clear_errors(data_root, trained, tmp_path):
+    log_dir, _ = trained
+    bomb = tmp_path / "bomb.png"
+    bomb.write_bytes(_png_header(20000, 20000))
+    main = load_lesson("32_test").main
+    common = ["--data-root", str(data_root), "--device", "cpu", "--quick"]
+    error = _course_error(main, [*common, "--log-dir", str(log_dir), "--image", str(bomb)])
+    assert "too large" in error.en and "smaller" in error.en and str(bomb) in error.zh
+
+    # No checkpoint in a custom --log-dir: the suggested command trains into that folder.
+    empty = tmp_path / "my logs"
+    error = _course_error(main, [*common, "--log-dir", str(empty)])
+    for half in (error.en, error.zh):
+        assert f'python src/27_train.py --log-dir "{empty}"' in half
+        assert str(empty / "27_train") in half
