@@ -62,6 +62,11 @@ def main(argv=None) -> dict:
     train_dir = course_dir(args.data_root, "train")
     if is_synthetic(train_dir):
         print(synthetic_banner("hymenoptera (train/)"))
+    ants = image_files(train_dir / "ants_image")
+    bees = image_files(train_dir / "bees_image")
+    most = max(GRID_IMAGES[args.quick], EMBEDDING_IMAGES[args.quick]) // 2
+    for path in ants[:most] + bees[:most]:
+        open_picture(path).close()  # a damaged picture stops the lesson before any log is written
     writer = make_writer(lesson_name(__file__), args.log_dir)
     try:
         # ---- P8: scalars
@@ -69,9 +74,7 @@ def main(argv=None) -> dict:
             writer.add_scalar("y=2x", 2 * i, i)
 
         # ---- P9: an image from a numpy array, channels last
-        ant_path = image_files(train_dir / "ants_image")[0]
-        bee_path = image_files(train_dir / "bees_image")[0]
-        img_array = load_rgb(ant_path)
+        img_array = load_rgb(ants[0])
         print(type(img_array), img_array.shape, "(H, W, C)")
         try:  # what happens without dataformats (checked without writing anything)
             image_summary("test", img_array, dataformats="CHW")
@@ -83,7 +86,7 @@ def main(argv=None) -> dict:
                   "dataformats='HWC'. / add_image reads (C,H,W) by default; a numpy picture is "
                   "(H,W,C), so say dataformats='HWC'.")
         writer.add_image("test", img_array, 1, dataformats="HWC")
-        writer.add_image("test", load_rgb(bee_path), 2, dataformats="HWC")
+        writer.add_image("test", load_rgb(bees[0]), 2, dataformats="HWC")
 
         # ---- histograms: a distribution drifting to the right, step by step
         for step in range(HISTOGRAM_STEPS[args.quick]):
@@ -95,8 +98,6 @@ def main(argv=None) -> dict:
             writer.add_graph(Tudui(), torch.zeros(1, 3, 32, 32))
 
         # ---- an image grid: several pictures in one image
-        ants = image_files(train_dir / "ants_image")
-        bees = image_files(train_dir / "bees_image")
         n = GRID_IMAGES[args.quick] // 2
         picks = ants[:n] + bees[:n]
         thumbs = torch.stack([torch.from_numpy(load_rgb(p, 64)).permute(2, 0, 1) for p in picks])

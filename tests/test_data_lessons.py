@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import socket
 import subprocess
 import sys
@@ -17,7 +18,7 @@ import torch
 from conftest import TEST_CIFAR_TEST, TEST_CIFAR_TRAIN, load_lesson, read_events
 from tudui.data import CIFAR10_CLASSES, QUICK_TEST_SIZE, make_synthetic_cifar10_arrays
 from tudui.errors import CourseError
-from tudui.hymenoptera import ERROR_IMAGE, ensure_synthetic_hymenoptera
+from tudui.hymenoptera import ERROR_IMAGE, QUICK_COUNTS, ensure_synthetic_hymenoptera
 
 
 @pytest.fixture(scope="module")
@@ -230,3 +231,113 @@ def test_15_without_cifar_is_a_clear_error(tmp_path, capsys):
     assert info.value.code == 2
     assert "--synthetic" in " ".join(capsys.readouterr().err.split())
     assert not np.any([p.name.endswith(".part") for p in tmp_path.rglob("*")])
+
+
+# ---------------------------------------------------------------- damaged data, bad flags
+
+@pytest.fixture
+def own_root(data_root, tmp_path) -> Path:
+    """A private copy of the quick stand-ins, free to damage."""
+    root = tmp_path / "data"
+    shutil.copytree(data_root, root)
+    return root
+
+
+def test_06_hidden_files_are_not_pictures(own_root, tmp_path):
+    for folder in ("hymenoptera_data/train/bees", "train/bees_image", "train/ants_label"):
+        (own_root / folder / ".DS_Store").write_bytes(b"\0\0\0\1Bud1")   # macOS Finder
+    (own_root / "train/ants_image/._0000.jpg").write_bytes(b"\0\5\26\7")  # AppleDouble copy
+    result = load_lesson("06_read_data").main(["--data-root", str(own_root), "--log-dir",
+                                               str(tmp_path / "logs")])
+    ants, bees = QUICK_COUNTS["train"]["ants"], QUICK_COUNTS["train"]["bees"]
+    assert result["lengths"] == (ants, bees, ants + bees) and result["p7_length"] == ants
+    assert result["error_name"] == ERROR_IMAGE
+
+
+@pytest.mark.parametrize("lesson", ["06_read_data", "08_tensorboard", "10_transforms",
+                                    "12_useful_transforms"])
+def test_a_truncated_picture_is_named_and_a_rerun_of_prepare_repairs_it(own_root, tmp_path,
+                                                                        lesson):
+    first = sorted((own_root / "train" / "ants_image").glob("*.jpg"))[0]
+    first.write_bytes(first.read_bytes()[:3000])
+    logs = tmp_path / "logs"
+    argv = ["--data-root", str(own_root), "--log-dir", str(logs), "--quick"]
+    with pytest.raises(CourseError) as info:
+        load_lesson(lesson).main.__wrapped__(argv)
+    message = " ".join(info.value.en.split())
+    assert f"The picture {first} cannot be opened" in message and "Delete that file" in message
+    assert f"run `python src/00_prepare_data.py --synthetic --data-root {own_root}`" in message
+    assert not logs.exists(), "nothing written before the picture was checked"
+    # what the message says: 00 --synthetic copies the damaged picture again
+    layout = dict(ensure_synthetic_hymenoptera(own_root, quick=True, seed=0))
+    assert layout[own_root / "train"] == "written"
+    load_lesson(lesson).main(argv)
+
+
+def test_06_without_the_gif_skips_its_demo_or_names_the_lonely_label(own_root, tmp_path,
+                                                                     capsys):
+    main = load_lesson("06_read_data").main
+    argv = ["--data-root", str(own_root), "--log-dir", str(tmp_path)]
+    (own_root / "train" / "ants_image" / ERROR_IMAGE).unlink()
+    with pytest.raises(CourseError) as info:   # the label file is still there
+        main.__wrapped__(argv)
+    assert "label files without a picture: imageNotFound.txt" in info.value.en
+    (own_root / "train" / "ants_label" / "imageNotFound.txt").unlink()
+    result = main(argv)
+    assert result["error_index"] is None and result["p7_length"] == QUICK_COUNTS["train"]["ants"] - 1
+    assert "error-image demo is skipped" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("lesson", ["14_dataset_transform", "15_dataloader"])
+def test_a_truncated_cifar_batch_is_named(own_root, tmp_path, capsys, lesson):
+    batch = own_root / "cifar-10-batches-py" / "test_batch"
+    batch.write_bytes(batch.read_bytes()[:100_000])
+    with pytest.raises(SystemExit) as info:
+        load_lesson(lesson).main(["--data-root", str(own_root), "--log-dir",
+                                  str(tmp_path / "logs"), "--quick"])
+    assert info.value.code == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert "damaged (cannot be read): test_batch" in err and "Traceback" not in err
+    assert f"00_prepare_data.py --synthetic --data-root {own_root}" in err
+
+
+def test_14_names_a_partial_archive_and_leaves_nothing(tmp_path):
+    root = tmp_path / "empty"
+    root.mkdir()
+    (root / "cifar-10-python.tar.gz").write_bytes(bytes(2_000_000))  # an interrupted download
+    with pytest.raises(CourseError) as info:
+        load_lesson("14_dataset_transform").main.__wrapped__(
+            ["--data-root", str(root), "--log-dir", str(tmp_path / "logs"), "--quick"])
+    message = " ".join(info.value.en.split())
+    assert "cifar-10-python.tar.gz" in message and "damaged or incomplete" in message
+    assert "00_prepare_data.py" in message and list(root.iterdir()) == []
+
+
+@pytest.mark.parametrize("crop", [["0"], ["-5"], ["1", "2", "3"], ["big"]])
+def test_12_bad_crop_sizes_stop_before_anything_is_written(data_root, tmp_path, capsys, crop):
+    logs = tmp_path / "logs"
+    with pytest.raises(SystemExit) as info:
+        load_lesson("12_useful_transforms").main(["--data-root", str(data_root), "--log-dir",
+                                                  str(logs), "--crop-size", *crop])
+    assert info.value.code == 2 and not logs.exists()
+    err = capsys.readouterr().err
+    assert "--crop-size" in err and "Traceback" not in err and "比图片大" not in err
+
+
+@pytest.mark.parametrize("flags", [["--batch-size", "0"], ["--batch-size", "-4"],
+                                   ["--num-workers", "-1"], ["--epochs", "0"]])
+def test_15_bad_flags_stop_before_anything_is_written(data_root, tmp_path, capsys, flags):
+    logs = tmp_path / "logs"
+    with pytest.raises(SystemExit) as info:
+        load_lesson("15_dataloader").main(["--data-root", str(data_root), "--log-dir", str(logs),
+                                           "--quick", *flags])
+    assert info.value.code == 2 and not logs.exists()
+    assert flags[0] in capsys.readouterr().err
+
+
+def test_15_a_batch_larger_than_the_data_with_drop_last_is_explained(run_lesson, log_dir):
+    with pytest.raises(SystemExit) as info:
+        run_lesson("15_dataloader", "--batch-size", "100000")
+    assert info.value.code == 2 and not (log_dir / "15_dataloader").exists()
+    kept = run_lesson("15_dataloader", "--batch-size", "100000", "--no-drop-last", "--epochs", "1")
+    assert kept["steps"] == [1]
