@@ -245,17 +245,18 @@ def derive_course_layout(root: str | os.PathLike) -> list[tuple[Path, str]]:
             continue
         tmp = Path(tempfile.mkdtemp(prefix=f".{split}.", suffix=".tmp", dir=root))
         try:
+            new = tmp / split  # made with mkdir, so it gets the usual permissions (mkdtemp: 0700)
             for name in CLASSES:
-                images, labels = tmp / f"{name}_image", tmp / f"{name}_label"
-                images.mkdir()
+                images, labels = new / f"{name}_image", new / f"{name}_label"
+                images.mkdir(parents=True)
                 labels.mkdir()
                 for image in image_files(source / name):
                     shutil.copyfile(image, images / image.name)
                     (labels / f"{image.stem}.txt").write_text(name, encoding="utf-8")
             if is_synthetic(source_root):
-                shutil.copyfile(source_root / SYNTHETIC_MARKER, tmp / SYNTHETIC_MARKER)
+                shutil.copyfile(source_root / SYNTHETIC_MARKER, new / SYNTHETIC_MARKER)
             remove_tree(target)
-            os.replace(tmp, target)
+            os.replace(new, target)
         finally:
             remove_tree(tmp)
         done.append((target, "written"))
