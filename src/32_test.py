@@ -13,7 +13,8 @@
   Loading a checkpoint safely, also one trained on a GPU, on a CPU-only computer.
 
 运行 / Run:   python src/27_train.py --quick && python src/32_test.py
-              python src/32_test.py --image dog.png            (任意大小、模式 / any size, any mode)
+              python src/32_test.py --image dog.png            (任意大小、模式 / any size, any mode;
+                                                               不需要 CIFAR-10 / no CIFAR-10 needed)
               python src/32_test.py --checkpoint logs/27_train/tudui_9.pth --evaluate
 TensorBoard:  本课不写日志 / no logs; without --image it writes logs/32_test/cifar10_test_<i>.png
 """
