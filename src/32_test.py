@@ -91,12 +91,13 @@ def main(argv=None) -> dict:
         checkpoint = engine.newest_checkpoint(
             *(Path(args.log_dir) / lesson for lesson in TRAINING_LESSONS))
         if checkpoint is None:
-            folders = f"{Path(args.log_dir) / TRAINING_LESSONS[0]} or {TRAINING_LESSONS[1]}"
+            first, second = Path(args.log_dir) / TRAINING_LESSONS[0], TRAINING_LESSONS[1]
             raise CourseError(
-                f"no trained model yet in {folders}. Run `{train_command(args.log_dir)}` (add "
-                "--quick for a few seconds) first, or pass --checkpoint.",
-                f"{folders} 中还没有训练好的模型，请先运行 {train_command(args.log_dir)}（或加 --quick），"
-                "或用 --checkpoint 指定。")
+                f"no trained model yet in {first} or {second}. Run "
+                f"`{train_command(args.log_dir)}` (add --quick for a few seconds) first, or pass "
+                "--checkpoint.",
+                f"{first} 或 {second} 中还没有训练好的模型，请先运行 {train_command(args.log_dir)}"
+                "（或加 --quick），或用 --checkpoint 指定。")
     model = Tudui()
     engine.load_checkpoint(checkpoint, model, map_location=device)
     model = engine.prepare_model(model, device)
