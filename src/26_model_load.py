@@ -31,7 +31,6 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import torch
 import torchvision
@@ -39,7 +38,7 @@ from torch import nn
 
 from tudui.cli import lesson_parser
 from tudui.errors import CourseError, friendly_errors
-from tudui.paths import LOGS_DIR, SRC_DIR, lesson_log_dir
+from tudui.paths import SRC_DIR, lesson_command, lesson_log_dir
 
 SAVE_LESSON = "26_model_save"
 
@@ -67,21 +66,13 @@ print(json.dumps(report))
 """
 
 
-def save_command(log_dir) -> str:
-    """The 26_model_save command that writes the files this lesson reads (same --log-dir)."""
-    if Path(log_dir).resolve() == LOGS_DIR.resolve():
-        return f"python src/{SAVE_LESSON}.py"
-    folder = f'"{log_dir}"' if " " in str(log_dir) else str(log_dir)
-    return f"python src/{SAVE_LESSON}.py --log-dir {folder}"
-
-
 def broken(path, why: str, log_dir) -> CourseError:
     """A saved file that is damaged or was replaced: say which, and how to write it again."""
     return CourseError(
         f"{path} is not the file {SAVE_LESSON}.py saved: {why}. It is damaged or was replaced "
-        f"by another file. Run `{save_command(log_dir)}` again to write it anew, then this lesson.",
+        f"by another file. Run `{lesson_command(SAVE_LESSON, log_dir)}` again to write it anew, then this lesson.",
         f"{path} 不是 {SAVE_LESSON}.py 保存的文件（已损坏或被替换）。请重新运行 "
-        f"{save_command(log_dir)}，再运行本课。")
+        f"{lesson_command(SAVE_LESSON, log_dir)}，再运行本课。")
 
 
 def load_method2(model: nn.Module, path, log_dir) -> nn.Module:
@@ -140,8 +131,8 @@ def main(argv=None) -> dict:
     folder = lesson_log_dir(SAVE_LESSON, args.log_dir)
     trap_file, tudui_state = folder / "tudui_method1.pth", folder / "tudui_method2.pth"
     if not trap_file.is_file() or not tudui_state.is_file():
-        raise CourseError(f"no saved models in {folder}. Run `{save_command(args.log_dir)}` first.",
-                          f"{folder} 中没有保存的模型，请先运行 {save_command(args.log_dir)}。")
+        raise CourseError(f"no saved models in {folder}. Run `{lesson_command(SAVE_LESSON, args.log_dir)}` first.",
+                          f"{folder} 中没有保存的模型，请先运行 {lesson_command(SAVE_LESSON, args.log_dir)}。")
 
     # 方式2 -> 加载：先有模型结构，再装参数 / method 2: structure from code, then parameters
     tudui = load_method2(tudui_class()(), tudui_state, args.log_dir)

@@ -34,7 +34,7 @@ from tudui.data import CIFAR10_CLASSES, cifar10, cifar10_is_synthetic, synthetic
 from tudui.device import pick_device
 from tudui.errors import CourseError, friendly_errors
 from tudui.models import Tudui
-from tudui.paths import LOGS_DIR, atomic_write_bytes, lesson_log_dir, lesson_name
+from tudui.paths import atomic_write_bytes, lesson_command, lesson_log_dir, lesson_name
 
 TRAINING_LESSONS = ("27_train", "30_train_gpu")  # where the checkpoints come from
 IMAGE_SIZE = (32, 32)
@@ -63,14 +63,6 @@ def open_rgb(path: Path) -> Image.Image:
                           f"{path} 不是可以读取的图片，请换一张 png 或 jpg 图片。") from None
 
 
-def train_command(log_dir) -> str:
-    """The 27_train command for this --log-dir (32 looks for checkpoints there)."""
-    if Path(log_dir).resolve() == LOGS_DIR.resolve():
-        return "python src/27_train.py"
-    folder = f'"{log_dir}"' if " " in str(log_dir) else str(log_dir)
-    return f"python src/27_train.py --log-dir {folder}"
-
-
 @friendly_errors
 def main(argv=None) -> dict:
     parser = lesson_parser(__doc__)
@@ -92,12 +84,12 @@ def main(argv=None) -> dict:
             *(Path(args.log_dir) / lesson for lesson in TRAINING_LESSONS))
         if checkpoint is None:
             first, second = Path(args.log_dir) / TRAINING_LESSONS[0], TRAINING_LESSONS[1]
+            train = lesson_command("27_train", args.log_dir)  # same --log-dir: 32 looks there
             raise CourseError(
-                f"no trained model yet in {first} or {second}. Run "
-                f"`{train_command(args.log_dir)}` (add --quick for a few seconds) first, or pass "
-                "--checkpoint.",
-                f"{first} 或 {second} 中还没有训练好的模型，请先运行 {train_command(args.log_dir)}"
-                "（或加 --quick），或用 --checkpoint 指定。")
+                f"no trained model yet in {first} or {second}. Run `{train}` (add --quick for a "
+                "few seconds) first, or pass --checkpoint.",
+                f"{first} 或 {second} 中还没有训练好的模型，请先运行 {train}（或加 --quick），"
+                "或用 --checkpoint 指定。")
     model = Tudui()
     engine.load_checkpoint(checkpoint, model, map_location=device)
     model = engine.prepare_model(model, device)

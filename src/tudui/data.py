@@ -19,7 +19,7 @@ from torch.utils.data import Dataset, Subset
 from torchvision import transforms
 
 from tudui.errors import CourseError
-from tudui.paths import DATASET_DIR, atomic_write_bytes
+from tudui.paths import DATASET_DIR, atomic_write_bytes, shell_quote
 
 SYNTHETIC_MARKER = "SYNTHETIC.txt"
 STAND_IN_VERSION = 2  # raise when the generators change, so old stand-ins are made again
@@ -70,13 +70,6 @@ class CIFAR10(torchvision.datasets.CIFAR10):
         with open(folder / self.meta["filename"], "rb") as f:
             self.classes = pickle.load(f, encoding="latin1")[self.meta["key"]]
         self.class_to_idx = {c: i for i, c in enumerate(self.classes)}
-
-
-def shell_quote(text: str) -> str:
-    """``text`` as one command-line word: in double quotes when it has spaces or shell
-    characters (double quotes work the same in cmd, PowerShell, bash and zsh)."""
-    plain = all(c.isalnum() or c in "_-./\\:+=@%," for c in text)
-    return text if plain and text else f'"{text}"'
 
 
 def prepare_command(root: str | os.PathLike, *flags: str) -> str:

@@ -43,6 +43,22 @@ def lesson_log_dir(lesson: str, log_dir: str | os.PathLike | None = None) -> Pat
     return path
 
 
+def shell_quote(text: str) -> str:
+    """``text`` as one command-line word: in double quotes when it has spaces or shell
+    characters (double quotes work the same in cmd, PowerShell, bash and zsh)."""
+    plain = all(c.isalnum() or c in "_-./\\:+=@%," for c in text)
+    return text if plain and text else f'"{text}"'
+
+
+def lesson_command(lesson: str, log_dir: str | os.PathLike | None = None) -> str:
+    """The command that runs ``src/<lesson>.py`` into ``log_dir`` (``--log-dir`` only when it is
+    not the default), for messages that tell a learner what to run first."""
+    command = f"python src/{lesson}.py"
+    if log_dir is None or Path(log_dir).resolve() == LOGS_DIR.resolve():
+        return command
+    return f"{command} --log-dir {shell_quote(str(log_dir))}"
+
+
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
