@@ -49,26 +49,22 @@ def lesson_parser(doc: str | None) -> argparse.ArgumentParser:
 # argparse types: a wrong value stops at once with exit 2 and names the flag, before a lesson
 # touches any file (argparse prints "argument --epochs: ..." followed by our text).
 
-def positive_int(text: str) -> int:
-    """An integer of at least 1 (epochs, batch size)."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} 必须是正整数 / must be a whole number of at least 1")
-    return value
+def _whole_number_at_least(minimum: int, rule: str):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = minimum - 1
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{text!r} {rule}")
+        return value
+    return parse
 
 
-def non_negative_int(text: str) -> int:
-    """An integer of at least 0 (number of DataLoader workers)."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{text!r} 必须是 0 或正整数 / must be a whole number, 0 or more")
-    return value
+# epochs, batch size
+positive_int = _whole_number_at_least(1, "必须是正整数 / must be a whole number of at least 1")
+# number of DataLoader workers
+non_negative_int = _whole_number_at_least(0, "必须是 0 或正整数 / must be a whole number, 0 or more")
 
 
 def positive_float(text: str) -> float:
