@@ -84,9 +84,8 @@ def check_same_settings(checkpoint, saved: dict | None, current: dict) -> None:
 @friendly_errors
 def main(argv=None) -> dict:
     args = build_parser().parse_args(argv)
-    epochs = args.epochs if args.epochs is not None else QUICK_EPOCHS if args.quick else EPOCHS
-    batch_size = args.batch_size or (QUICK_BATCH_SIZE if args.quick else BATCH_SIZE)
-    lr = args.lr if args.lr is not None else QUICK_LEARNING_RATE if args.quick else LEARNING_RATE
+    # the flags when given, else --quick's recipe, else the course's settings
+    epochs, batch_size, lr = engine.training_settings(args, EPOCHS, BATCH_SIZE, LEARNING_RATE)
     device = pick_device(args.device)
     print(describe(device))
     lesson = lesson_name(__file__)

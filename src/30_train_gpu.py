@@ -76,9 +76,8 @@ def main(argv=None) -> dict:
                         help=f"learning rate, default {LEARNING_RATE} (--quick: {QUICK_LEARNING_RATE})")
     parser.add_argument("--bf16", action="store_true", help="mixed precision (--way to only)")
     args = parser.parse_args(argv)
-    epochs = args.epochs if args.epochs is not None else QUICK_EPOCHS if args.quick else EPOCHS
-    batch_size = args.batch_size or (QUICK_BATCH_SIZE if args.quick else BATCH_SIZE)
-    lr = args.lr if args.lr is not None else QUICK_LEARNING_RATE if args.quick else LEARNING_RATE
+    # the flags when given, else --quick's recipe, else the course's settings
+    epochs, batch_size, lr = engine.training_settings(args, EPOCHS, BATCH_SIZE, LEARNING_RATE)
     lesson = lesson_name(__file__)
     out_dir = lesson_log_dir(lesson, args.log_dir)
 

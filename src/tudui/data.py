@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import pickle
 import re
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -255,8 +256,6 @@ def write_synthetic_cifar10(root: str | os.PathLike, train_size: int = 50000,
     each file's size) are written into a temporary folder beside it, renamed into place only
     when complete: an interrupted run (Ctrl-C) never leaves a folder that looks like data.
     """
-    import tempfile
-
     root = Path(root)
     folder = root / CIFAR10_DIR
     root.mkdir(parents=True, exist_ok=True)

@@ -42,6 +42,17 @@ CHANNELS_LAST = torch.channels_last
 QUICK_EPOCHS, QUICK_BATCH_SIZE, QUICK_LEARNING_RATE = 20, 32, 5e-2
 
 
+def training_settings(args, epochs: int, batch_size: int, lr: float) -> tuple[int, int, float]:
+    """(epochs, batch size, lr) for a run: the flags when given, else the quick recipe with
+    --quick, else the course's values passed in."""
+    def pick(flag, quick, course):
+        return flag if flag is not None else quick if args.quick else course
+
+    return (pick(args.epochs, QUICK_EPOCHS, epochs),
+            pick(args.batch_size, QUICK_BATCH_SIZE, batch_size),
+            pick(args.lr, QUICK_LEARNING_RATE, lr))
+
+
 # --------------------------------------------------------------------------------------------
 # Data: whole-batch tensors instead of one PIL image at a time
 
