@@ -400,8 +400,6 @@ def extract_verified(archive: Path, root: Path, folder_name: str, check) -> Path
     A truncated or corrupt archive is reported, removed, and leaves nothing behind. An existing
     ``folder_name`` is replaced only once the new one is complete.
     """
-    import tempfile
-
     from torchvision.datasets.utils import extract_archive
 
     tmp = Path(tempfile.mkdtemp(prefix=f".{folder_name}.", suffix=".tmp", dir=root))
