@@ -132,7 +132,7 @@ def main(argv=None) -> dict:
                 torch.serialization.safe_globals(VGG16_ALLOW_LIST):
             model = torch.load(folder / "vgg16_method1.pth", weights_only=True)
         loaded["vgg16_method1"] = type(model).__name__
-        # 方式2，加载模型 / method 2: structure from code, then the parameters
+    if (folder / "vgg16_method2.pth").is_file():  # 方式2，加载模型 / method 2: structure, then parameters
         vgg16 = torchvision.models.vgg16(weights=None)  # the video: pretrained=False (old API)
         with explained(folder / "vgg16_method2.pth", args.log_dir):
             vgg16.load_state_dict(torch.load(folder / "vgg16_method2.pth", weights_only=True))

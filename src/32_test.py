@@ -44,7 +44,7 @@ from tudui.data import CIFAR10_CLASSES, cifar10, cifar10_is_synthetic, synthetic
 from tudui.device import pick_device
 from tudui.errors import CourseError, friendly_errors
 from tudui.paths import atomic_write_bytes, lesson_command, lesson_log_dir, lesson_name
-from tudui.safe_load import load_tudui
+from tudui.safe_load import existing_file, load_tudui
 
 TRAINING_LESSONS = ("27_train", "30_train_gpu")  # where the checkpoints come from
 TOP_K = 3
@@ -53,8 +53,8 @@ TOP_K = 3
 def find_checkpoint(args) -> Path:
     """``--checkpoint`` (a relative path is read from the current folder, like any command-line
     tool, and shown absolute), else the newest .pth of 27_train / 30_train_gpu."""
-    if args.checkpoint:
-        return Path(args.checkpoint).expanduser().absolute()
+    if args.checkpoint:  # checked now, before a picture is written
+        return existing_file(args.checkpoint)
     logs = Path(args.log_dir).expanduser().absolute()
     checkpoint = engine.newest_checkpoint(*(logs / lesson for lesson in TRAINING_LESSONS))
     if checkpoint is None:

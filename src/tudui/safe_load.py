@@ -150,6 +150,21 @@ def _load_whole_tudui(path: Path, map_location, names: list[str]) -> dict:
             "pickled_as": names[0]}
 
 
+def existing_file(path: str | os.PathLike) -> Path:
+    """``path`` made absolute (a relative one is read from the current folder), or a CourseError
+    when it is missing or a folder."""
+    path = Path(path).expanduser().absolute()
+    if path.is_dir():
+        raise CourseError(f"{path} is a folder, not a checkpoint file. Pass the .pth file itself "
+                          "(for example tudui_9.pth inside it) with --checkpoint.",
+                          f"{path} 是一个文件夹，不是模型文件。请用 --checkpoint 指定其中的 .pth 文件。")
+    if not path.is_file():
+        raise CourseError(f"checkpoint {path} does not exist. Train first (python src/27_train.py) "
+                          "or pass the right file with --checkpoint.",
+                          f"找不到模型文件 {path}，请先运行训练课（python src/27_train.py）。")
+    return path
+
+
 def read_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict:
     """Read any model file of the course or this project, without running code from it.
 
@@ -159,15 +174,7 @@ def read_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
     ``map_location=torch.device('cpu')`` for a model trained on a GPU). Every problem is a
     CourseError that names the file.
     """
-    path = Path(path).absolute()
-    if path.is_dir():
-        raise CourseError(f"{path} is a folder, not a checkpoint file. Pass the .pth file itself "
-                          "(for example tudui_9.pth inside it) with --checkpoint.",
-                          f"{path} 是一个文件夹，不是模型文件。请用 --checkpoint 指定其中的 .pth 文件。")
-    if not path.is_file():
-        raise CourseError(f"checkpoint {path} does not exist. Train first (python src/27_train.py) "
-                          "or pass the right file with --checkpoint.",
-                          f"找不到模型文件 {path}，请先运行训练课（python src/27_train.py）。")
+    path = existing_file(path)
     try:
         state = torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as err:  # a pickled class: the course's whole Tudui, or not
