@@ -31,7 +31,7 @@ from tudui.errors import friendly_errors
 from tudui.paths import atomic_write_bytes, lesson_log_dir, lesson_name
 from tudui.seeding import seed_everything
 
-VGG16_FILES_GB = 1.1  # two files of 528 MB each
+VGG16_FILES_GB = 1.1  # two files of about 553 MB each (measured)
 
 
 # 陷阱 / the trap (in the video below the two VGG16 saves; here above main, where pickle and
