@@ -7,12 +7,14 @@
   torchvision.models has ready-made networks; vgg16(weights=None) is the structure only.
 - 预训练参数：vgg16(weights=VGG16_Weights.DEFAULT) 会下载 528 MB（旧写法 pretrained=True）。
   Pretrained weights: weights=VGG16_Weights.DEFAULT downloads 528 MB (old API: pretrained=True).
-- 修改网络的两种方法：classifier.add_module("add_linear", Linear(1000, 10)) 加一层，
-  或 classifier[6] = Linear(4096, 10) 替换一层，让 ImageNet 的 1000 类变成 CIFAR-10 的 10 类。
+- 修改网络的两种方法：vgg16_true.classifier.add_module('add_linear', nn.Linear(1000, 10)) 加一层，
+  或 vgg16_false.classifier[6] = nn.Linear(4096, 10) 替换一层，让 ImageNet 的 1000 类变成 CIFAR-10 的 10 类。
   Two ways to change it: add a layer, or replace classifier[6], so 1000 classes become 10.
+- 离线时（没有 --pretrained）vgg16_true 也用 weights=None 搭建，并会说明。
+  Offline (no --pretrained), vgg16_true is built with weights=None too, and says so.
 
-运行 / Run:   python src/25_model_pretrained.py             (weights=None, no download)
-              python src/25_model_pretrained.py --pretrained (downloads 528 MB once)
+运行 / Run:   python src/25_model_pretrained.py             (vgg16_true: weights=None, no download)
+              python src/25_model_pretrained.py --pretrained (vgg16_true: downloads 528 MB once)
 TensorBoard:  本课不写日志 / this lesson writes no logs (it prints the models).
 """
 
@@ -30,7 +32,6 @@ from tudui.device import pick_device
 from tudui.errors import CourseError, friendly_errors
 from tudui.seeding import seed_everything
 
-NUM_CLASSES = 10      # CIFAR-10
 IMAGE_SIZE = 224      # VGG16 was made for 224x224 ImageNet pictures
 BATCH = 2             # a forward pass at 224x224 is slowish on a CPU...
 QUICK_BATCH = 1       # ...so --quick uses one picture
@@ -63,38 +64,40 @@ def load_vgg16(pretrained: bool) -> nn.Module:
 def main(argv=None) -> dict:
     parser = lesson_parser(__doc__)
     parser.add_argument("--pretrained", action="store_true",
-                        help="load VGG16_Weights.DEFAULT (528 MB download, once)")
+                        help="vgg16_true with VGG16_Weights.DEFAULT (528 MB download, once)")
     args = parser.parse_args(argv)
     seed_everything(args.seed)
     device = pick_device(args.device)
 
-    if args.pretrained:  # first, so that a failed download is reported at once
-        vgg16_true = load_vgg16(pretrained=True)
-        print("vgg16(weights=VGG16_Weights.DEFAULT) 加载成功 / loaded,",
-              "classifier[6] =", vgg16_true.classifier[6])
-    vgg16_false = load_vgg16(pretrained=False)
-    print("vgg16(weights=None):\n", vgg16_false, sep="")
+    vgg16_false = torchvision.models.vgg16(weights=None)  # the video: pretrained=False (old API)
+    # the video: vgg16(pretrained=True); without --pretrained (offline, no 528 MB download) it is
+    # built with weights=None too: the same structure, random parameters
+    vgg16_true = load_vgg16(pretrained=args.pretrained)
+    print("vgg16_true:", "VGG16_Weights.DEFAULT (ImageNet)" if args.pretrained else
+          "weights=None — 随机参数，加 --pretrained 下载 ImageNet 参数 / random parameters, "
+          "--pretrained downloads the ImageNet ones (528 MB)")
+    print(vgg16_true)
+    # (the video also loads CIFAR-10 here, as the reason for 10 classes; it is not used, so skipped)
 
-    # 方法一：在 classifier 末尾加一层 / way 1: add a layer at the end of classifier
-    added = load_vgg16(pretrained=False)
-    added.classifier.add_module("add_linear", nn.Linear(1000, NUM_CLASSES))
-    print("\n加一层 / add_module('add_linear', Linear(1000, 10)):\n", added.classifier, sep="")
+    vgg16_true.classifier.add_module('add_linear', nn.Linear(1000, 10))  # 方法一：加一层 / add a layer
+    print(vgg16_true)
 
-    # 方法二：替换 classifier[6] / way 2: replace the last Linear(4096, 1000)
-    vgg16_false.classifier[6] = nn.Linear(4096, NUM_CLASSES)
-    print("\n替换一层 / classifier[6] = Linear(4096, 10):\n", vgg16_false.classifier, sep="")
+    print(vgg16_false)
+    vgg16_false.classifier[6] = nn.Linear(4096, 10)  # 方法二：替换一层 / replace a layer
+    print(vgg16_false)
 
+    # extra: both now give 10 numbers per picture (CIFAR-10's classes)
     batch = QUICK_BATCH if args.quick else BATCH
     images = torch.rand(batch, 3, IMAGE_SIZE, IMAGE_SIZE, device=device)
     outputs = {}
     with torch.no_grad():
-        for name, model in (("add_linear", added), ("replace_6", vgg16_false)):
+        for name, model in (("add_linear", vgg16_true), ("replace_6", vgg16_false)):
             outputs[name] = tuple(model.to(device).eval()(images).shape)
             print(f"{name}: input {tuple(images.shape)} -> output {outputs[name]}")
 
-    return {"added": str(added.classifier), "replaced": str(vgg16_false.classifier),
-            "output_shapes": outputs, "add_linear": added.classifier.add_linear,
-            "classifier_6": vgg16_false.classifier[6],
+    return {"added": str(vgg16_true.classifier), "replaced": str(vgg16_false.classifier),
+            "output_shapes": outputs, "add_linear": vgg16_true.classifier.add_linear,
+            "classifier_6": vgg16_false.classifier[6], "pretrained": args.pretrained,
             "parameters": sum(p.numel() for p in vgg16_false.parameters())}
 
 

@@ -8,14 +8,23 @@
   Classify a real picture with the trained model, step by step.
 - 为什么要 convert("RGB")：png 图片有 4 个通道（RGBA），灰度图 1 个，调色板图 P 模式。
   Why convert("RGB"): a PNG may have 4 channels (RGBA), grayscale 1, palette images mode P.
-- 加载 state_dict 检查点：torch.load(..., weights_only=True, map_location=...)，
-  在只有 CPU 的电脑上加载 GPU 训练的模型也没问题（课程：map_location=torch.device('cpu')）。
-  Loading a checkpoint safely, also one trained on a GPU, on a CPU-only computer.
+- 先 print 原图（PNG 常是 RGBA），再 convert('RGB') 后再 print 一次，看 mode 的变化。
+  Print the picture before and after convert('RGB') and watch its mode change.
+- 加载模型：27/30 课的 state_dict，或课程自己保存的整个模型（如 tudui_29_gpu.pth），都用
+  weights_only=True（整个模型再加课程的允许列表）加载，不执行文件里的代码；
+  GPU 上训练的模型用 map_location 在只有 CPU 的电脑上加载（课程：map_location=torch.device('cpu')）。
+  Loading the model: 27/30's state_dict files, or the course's own whole-model files (like
+  tudui_29_gpu.pth), all with weights_only=True (plus the course's allow-list for whole models),
+  so no code from the file runs; map_location loads a GPU-trained model on a CPU-only computer.
+- 模型只认识 CIFAR-10 的 10 类：任何图片都会被归入其中一类。
+  The model knows only CIFAR-10's 10 classes: any picture is put in one of them.
 
 运行 / Run:   python src/27_train.py --quick && python src/32_test.py
               python src/32_test.py --image dog.png            (任意大小、模式 / any size, any mode;
                                                                不需要 CIFAR-10 / no CIFAR-10 needed)
               python src/32_test.py --checkpoint logs/27_train/tudui_9.pth --evaluate
+              python src/32_test.py --checkpoint tudui_29_gpu.pth   (课程保存的 / the course's own file)
+              (相对路径从当前文件夹算起 / a relative path is read from the current folder)
 TensorBoard:  本课不写日志 / no logs; without --image it writes logs/32_test/cifar10_test_<i>.png
 """
 
@@ -25,6 +34,7 @@ import io
 from pathlib import Path
 
 import torch
+import torchvision
 from PIL import Image, UnidentifiedImageError
 from torchvision import transforms
 
@@ -33,23 +43,58 @@ from tudui.cli import lesson_parser
 from tudui.data import CIFAR10_CLASSES, cifar10, cifar10_is_synthetic, synthetic_banner
 from tudui.device import pick_device
 from tudui.errors import CourseError, friendly_errors
-from tudui.models import Tudui
 from tudui.paths import atomic_write_bytes, lesson_command, lesson_log_dir, lesson_name
+from tudui.safe_load import existing_file, load_tudui
 
 TRAINING_LESSONS = ("27_train", "30_train_gpu")  # where the checkpoints come from
-IMAGE_SIZE = (32, 32)
 TOP_K = 3
 
 
-def open_rgb(path: Path) -> Image.Image:
-    """The picture at ``path`` as RGB, with a clear error when it is missing or not a picture."""
-    if not path.is_file():
+def find_checkpoint(args) -> Path:
+    """``--checkpoint`` (a relative path is read from the current folder, like any command-line
+    tool, and shown absolute), else the newest .pth of 27_train / 30_train_gpu."""
+    if args.checkpoint:  # checked now, before a picture is written
+        return existing_file(args.checkpoint)
+    logs = Path(args.log_dir).expanduser().absolute()
+    checkpoint = engine.newest_checkpoint(*(logs / lesson for lesson in TRAINING_LESSONS))
+    if checkpoint is None:
+        first, second = logs / TRAINING_LESSONS[0], TRAINING_LESSONS[1]
+        train = lesson_command("27_train", args.log_dir)  # same --log-dir: 32 looks there
+        raise CourseError(
+            f"no trained model yet in {first} or {second}. Run `{train}` (add --quick for a "
+            "few seconds) first, or pass --checkpoint.",
+            f"{first} 或 {second} 中还没有训练好的模型，请先运行 {train}（或加 --quick），"
+            "或用 --checkpoint 指定。")
+    return checkpoint
+
+
+def cifar10_picture(test_data, args) -> Path:
+    """Offline default picture: CIFAR-10 test picture ``--index``, written out as a PNG."""
+    if not 0 <= args.index < len(test_data):
+        raise CourseError(
+            f"--index {args.index} is not a CIFAR-10 test picture: the test set here has "
+            f"{len(test_data)} pictures{' (--quick)' if args.quick else ''}, so use 0 to "
+            f"{len(test_data) - 1}.",
+            f"--index {args.index} 超出范围：这里的测试集有 {len(test_data)} 张图片，"
+            f"请使用 0 到 {len(test_data) - 1}。")
+    picture, label = test_data[args.index]
+    # the folder is made only now: a run that fails earlier leaves no empty 32_test/ behind
+    image_path = lesson_log_dir(lesson_name(__file__), args.log_dir) / f"cifar10_test_{args.index}.png"
+    png = io.BytesIO()
+    transforms.ToPILImage()(picture).save(png, format="PNG")
+    atomic_write_bytes(image_path, png.getvalue())  # never a half-written picture
+    print(f"图片 / picture: {image_path} (真实类别 / true class: {CIFAR10_CLASSES[label]})")
+    return image_path
+
+
+def check_picture(path: Path) -> None:
+    """A clear error when ``path`` is missing, not a picture, or too large to open."""
+    if not path.is_file():  # also a folder or a FIFO: Image.open would fail or wait forever
         raise CourseError(f"the image {path} does not exist. Check the path (--image).",
                           f"图片 {path} 不存在，请检查 --image 的路径。")
     try:
         with Image.open(path) as image:
             image.load()
-            return image.convert("RGB")  # RGBA, L (grayscale), P (palette) ... -> 3 channels
     except Image.DecompressionBombError:  # not an OSError: Pillow's guard against huge pictures
         limit = 2 * Image.MAX_IMAGE_PIXELS
         raise CourseError(f"{path} is too large: Pillow refuses pictures of more than {limit:,} "
@@ -57,7 +102,7 @@ def open_rgb(path: Path) -> Image.Image:
                           "for example under 4000 x 4000 pixels, and try again.",
                           f"图片 {path} 太大（超过 Pillow 的安全上限 {limit:,} 像素），"
                           "请先把它缩小（例如小于 4000 x 4000）再试。") from None
-    except (UnidentifiedImageError, OSError, SyntaxError) as err:
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as err:
         raise CourseError(f"{path} is not an image Pillow can read ({type(err).__name__}). "
                           "Use a .png or .jpg picture.",
                           f"{path} 不是可以读取的图片，请换一张 png 或 jpg 图片。") from None
@@ -66,8 +111,8 @@ def open_rgb(path: Path) -> Image.Image:
 @friendly_errors
 def main(argv=None) -> dict:
     parser = lesson_parser(__doc__)
-    parser.add_argument("--checkpoint", default=None,
-                        help="a .pth from 27_train/30_train_gpu (default: the newest one)")
+    parser.add_argument("--checkpoint", default=None, help="a model file: 27/30's tudui_<i>.pth, "
+                        "or the course's own (e.g. tudui_29_gpu.pth); default: the newest of 27/30")
     parser.add_argument("--image", default=None, help="picture to classify (default: a CIFAR-10 "
                                                        "test picture written under logs/)")
     parser.add_argument("--index", type=int, default=0, help="which CIFAR-10 test picture")
@@ -75,69 +120,51 @@ def main(argv=None) -> dict:
                         help="also measure the accuracy on the CIFAR-10 test set")
     args = parser.parse_args(argv)
     device = pick_device(args.device)
-    out_dir = lesson_log_dir(lesson_name(__file__), args.log_dir)
-
-    if args.checkpoint:
-        checkpoint = Path(args.checkpoint)
-    else:
-        checkpoint = engine.newest_checkpoint(
-            *(Path(args.log_dir) / lesson for lesson in TRAINING_LESSONS))
-        if checkpoint is None:
-            first, second = Path(args.log_dir) / TRAINING_LESSONS[0], TRAINING_LESSONS[1]
-            train = lesson_command("27_train", args.log_dir)  # same --log-dir: 32 looks there
-            raise CourseError(
-                f"no trained model yet in {first} or {second}. Run `{train}` (add --quick for a "
-                "few seconds) first, or pass --checkpoint.",
-                f"{first} 或 {second} 中还没有训练好的模型，请先运行 {train}（或加 --quick），"
-                "或用 --checkpoint 指定。")
-    model = Tudui()
-    engine.load_checkpoint(checkpoint, model, map_location=device)
-    model = engine.prepare_model(model, device)
-    print(f"模型 / model: {checkpoint}")
-
+    checkpoint = find_checkpoint(args)
     test_data = None
     if args.evaluate or not args.image:  # the learner's own picture needs no CIFAR-10
         test_data = cifar10(args.data_root, train=False, quick=args.quick)
         if cifar10_is_synthetic(args.data_root):
             print(synthetic_banner("CIFAR-10"))
-    if args.image:
-        image_path = Path(args.image)
-    else:  # offline default: one CIFAR-10 test picture, written out as a PNG
-        if not 0 <= args.index < len(test_data):
-            raise CourseError(
-                f"--index {args.index} is not a CIFAR-10 test picture: the test set here has "
-                f"{len(test_data)} pictures{' (--quick)' if args.quick else ''}, so use 0 to "
-                f"{len(test_data) - 1}.",
-                f"--index {args.index} 超出范围：这里的测试集有 {len(test_data)} 张图片，"
-                f"请使用 0 到 {len(test_data) - 1}。")
-        picture, label = test_data[args.index]
-        image_path = out_dir / f"cifar10_test_{args.index}.png"
-        png = io.BytesIO()
-        transforms.ToPILImage()(picture).save(png, format="PNG")
-        atomic_write_bytes(image_path, png.getvalue())  # never a half-written picture
-        print(f"图片 / picture: {image_path} (真实类别 / true class: {CIFAR10_CLASSES[label]})")
-    image = open_rgb(image_path)
-    print(image)
 
-    transform = transforms.Compose([transforms.Resize(IMAGE_SIZE), transforms.ToTensor()])
-    x = torch.reshape(transform(image), (1, 3, *IMAGE_SIZE)).to(device)
+    image_path = Path(args.image).expanduser().absolute() if args.image else \
+        cifar10_picture(test_data, args)  # the video: image_path = "../imgs/airplane.png"
+    check_picture(image_path)
+    image = Image.open(image_path)
+    print(image)  # 转换前 / before: a PNG is often mode=RGBA (4 channels), gray L, palette P
+    image = image.convert('RGB')
+    print(image)  # 转换后 / after: mode=RGB, 3 channels, what the model was trained on
+    transform = torchvision.transforms.Compose([torchvision.transforms.Resize((32, 32)),
+                                                torchvision.transforms.ToTensor()])
+    image = transform(image)
+    print(image.shape)
+
+    # the video: model = torch.load("tudui_29_gpu.pth", map_location=torch.device('cpu')), a whole
+    # pickled model; load_tudui reads it with weights_only=True + the course's allow-list (no code
+    # from the file runs), and our state_dict files as well
+    model = load_tudui(checkpoint, map_location=device)
+    print(f"模型 / model: {checkpoint}\n{model}")
+    image = torch.reshape(image, (1, 3, 32, 32)).to(device)
     model.eval()
     with torch.no_grad():
-        output = model(x.contiguous(memory_format=torch.channels_last))
-    probabilities = output.softmax(1)[0].float().cpu()
-    top = probabilities.topk(TOP_K)
+        output = model(image)
     print(output)
     print(output.argmax(1))
-    predicted = CIFAR10_CLASSES[int(top.indices[0])]
-    print(f"预测 / prediction: {predicted}")
-    for p, i in zip(top.values.tolist(), top.indices.tolist()):
-        print(f"  {CIFAR10_CLASSES[i]:>10}: {p:.1%}")
 
+    # extra: the class names and the three most likely ones
+    probabilities = output.softmax(1)[0].float().cpu()
+    top = probabilities.topk(TOP_K)
+    predicted = CIFAR10_CLASSES[int(top.indices[0])]
+    print(f"预测 / prediction: {predicted} (模型只认识 CIFAR-10 的 10 类，别的东西也会被归入其中一类 / "
+          "the model knows only CIFAR-10's 10 classes: anything else is still put in one of them)")
+    top3 = [(CIFAR10_CLASSES[i], p) for p, i in zip(top.values.tolist(), top.indices.tolist())]
+    for name, p in top3:
+        print(f"  {name:>10}: {p:.1%}")
     result = {"checkpoint": str(checkpoint), "image": str(image_path), "prediction": predicted,
-              "top3": [(CIFAR10_CLASSES[i], p) for p, i in zip(top.values.tolist(),
-                                                               top.indices.tolist())]}
+              "top3": top3}
     if args.evaluate:
-        test = engine.evaluate(model, engine.make_loader(test_data, 64, device=device),
+        test = engine.evaluate(engine.prepare_model(model, device),
+                               engine.make_loader(test_data, 64, device=device),
                                torch.nn.CrossEntropyLoss(), device)
         print(f"整体测试集上的正确率：{test['accuracy']:.4f}")
         result["test_accuracy"] = test["accuracy"]

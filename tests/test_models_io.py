@@ -6,6 +6,10 @@ from __future__ import annotations
 import random
 import shutil
 import struct
+import subprocess
+import sys
+import types
+import zipfile
 import zlib
 from pathlib import Path
 
@@ -14,9 +18,10 @@ import torch
 from PIL import Image
 
 from conftest import load_lesson
-from tudui import engine, errors
+from tudui import engine, errors, safe_load
 from tudui.data import CIFAR10_CLASSES
 from tudui.models import Tudui
+from tudui.paths import SRC_DIR
 
 
 @pytest.fixture(scope="module")
@@ -43,6 +48,7 @@ def test_vgg16_changed_two_ways(run_lesson):
     assert "(add_linear): Linear(in_features=1000, out_features=10" in result["added"]
     assert "(6): Linear(in_features=4096, out_features=10" in result["replaced"]
     assert result["parameters"] == 134_301_514  # VGG16 with a 10-class last layer
+    assert result["pretrained"] is False  # offline: vgg16_true was built with weights=None
 
 
 def test_pretrained_offline_is_a_clear_error(run_lesson, tmp_path, monkeypatch, capsys):
@@ -58,27 +64,43 @@ def test_pretrained_offline_is_a_clear_error(run_lesson, tmp_path, monkeypatch, 
     assert str(tmp_path / "torch_home" / "hub" / "checkpoints") in zh and "下载了一半" in zh
 
 
-def test_save_two_ways_and_the_trap_in_a_separate_process(run_lesson, log_dir):
+def test_save_two_ways_and_load_three_ways(run_lesson, log_dir, capsys):
     saved = run_lesson("26_model_save")
-    names = set(saved["files"])
-    assert names == {"tudui_method1.pth", "tudui_method2.pth"}
+    assert set(saved["files"]) == {"tudui_method1.pth", "tudui_method2.pth"}  # --quick: no VGG16
     # Method 2 is a plain dict of tensors: weights_only=True loads it.
     state = torch.load(saved["files"]["tudui_method2.pth"], weights_only=True)
     assert list(state) == ["conv1.weight", "conv1.bias"]
     assert state["conv1.weight"].shape == (64, 3, 3, 3)
 
     loaded = run_lesson("26_model_load")
-    assert loaded["loaded"] == {"tudui_method2": True}
+    assert loaded["loaded"] == {"tudui_method2": "Tudui"}
+    pickled_as = saved["pickled_as"]  # in-process: lesson_26_model_save.Tudui
+    # 1) torch.load(path): refused, naming the class; 2) the allow-list loads it, same weights
+    assert loaded["refused"] == f"Unsupported global: GLOBAL {pickled_as}"
+    assert loaded["pickled_as"] == [pickled_as]
     for key, value in saved["tudui_state"].items():
         assert torch.equal(loaded["tudui"].state_dict()[key], value)
+        assert torch.equal(loaded["allow_list"].state_dict()[key], value)
+    # 3) weights_only=False on the lesson's own new file, in model_load_trap.py: the class cannot
+    # be found until "from model_save import *"
     trap = loaded["trap"]
-    # torch >= 2.6: refused by default; weights_only=False: the class cannot be found;
-    # after "from model_save import *": loads.
-    assert not trap["default"]["ok"] and "weights" in trap["default"]["result"].lower()
     assert not trap["weights_only_false"]["ok"]
-    assert "Tudui" in trap["weights_only_false"]["result"] or \
-        "lesson_26_model_save" in trap["weights_only_false"]["result"]
-    assert trap["after_import"] == {"ok": True, "result": "Tudui"}
+    assert "No module named 'model_save'" in trap["weights_only_false"]["result"]
+    assert trap["after_import"]["ok"] and trap["after_import"]["result"] == "Tudui"
+    assert "(conv1): Conv2d(3, 64, kernel_size=(3, 3)" in trap["after_import"]["printed"]
+    out = capsys.readouterr().out
+    assert "1) torch.load('tudui_method1.pth')" in out and "2) weights_only=True" in out
+    assert not list((log_dir / "26_model_load").glob("*"))  # the trap file was a temporary one
+
+
+def test_trap_script_loads_only_the_file_its_parent_wrote(tmp_path):
+    file = tmp_path / "tudui_method1.pth"
+    torch.save({"weights": torch.zeros(2)}, file)
+    wrong = "0" * 64  # not the file's SHA-256: e.g. the file was swapped after the parent wrote it
+    proc = subprocess.run([sys.executable, str(SRC_DIR / "model_load_trap.py"), str(file), wrong,
+                           str(SRC_DIR / "26_model_save.py")], capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 2 and "SHA-256 differs" in proc.stdout and "weights_only" not in proc.stdout
 
 
 def test_load_before_save_is_a_clear_error(run_lesson, capsys):
@@ -100,12 +122,17 @@ def test_validation_reproduces_the_trained_accuracy(data_root, trained):
 
 @pytest.mark.parametrize("mode,size", [("RGBA", (300, 200)), ("L", (50, 80)), ("P", (32, 32)),
                                        ("RGB", (1024, 768))])
-def test_any_picture_mode_and_size(data_root, trained, tmp_path, mode, size):
+def test_any_picture_mode_and_size(data_root, trained, tmp_path, mode, size, capsys):
     log_dir, _ = trained
     path = tmp_path / f"picture_{mode}.png"
     Image.new(mode, size, color=120).save(path)
     out = _test(data_root, log_dir, "--image", str(path))
     assert out["prediction"] in CIFAR10_CLASSES and len(out["top3"]) == 3
+    printed = capsys.readouterr().out
+    # the picture is printed before convert('RGB') (its own mode), then after it (RGB)
+    before, after = printed.index(f"image mode={mode} "), printed.index("image mode=RGB size=")
+    assert before <= after and printed.count("image mode=") == 2
+    assert "CIFAR-10's 10 classes" in printed and "torch.Size([3, 32, 32])" in printed
 
 
 def test_validation_bad_inputs_are_clear_errors(data_root, trained, tmp_path, capsys):
@@ -126,12 +153,12 @@ def test_validation_bad_inputs_are_clear_errors(data_root, trained, tmp_path, ca
     # A checkpoint of another architecture names the keys that do not match.
     other = engine.save_checkpoint(tmp_path / "other.pth", torch.nn.Linear(3, 2))
     err = fails("--checkpoint", str(other))
-    assert "different architecture" in err and "model1.0.weight" in err
+    assert "different architecture" in err and next(iter(Tudui().state_dict())) in err
     truncated = tmp_path / "truncated.pth"
     truncated.write_bytes(open(result["checkpoint"], "rb").read()[:2000])
     assert "truncated" in fails("--checkpoint", str(truncated))
     whole = tmp_path / "whole.pth"
-    torch.save(torch.nn.Sequential(torch.nn.Linear(2, 2)), whole)  # method 1: a pickled model
+    torch.save(torch.nn.Sequential(torch.nn.Linear(2, 2)), whole)  # method 1, but not a Tudui
     assert "whole pickled model" in fails("--checkpoint", str(whole))
 
 
@@ -294,3 +321,155 @@ def test_huge_picture_and_custom_log_dir_are_clear_errors(data_root, trained, tm
     for half in (error.en, error.zh):
         assert f'python src/27_train.py --log-dir "{empty}"' in half
         assert str(empty / "27_train") in half
+
+
+# --------------------------------------------------------------------------------------------
+# The course's own whole-model files (method 1), written the course's way by a separate script
+# run as __main__, load safely: weights_only=True + the allow-list, in safe_load, 26 and 32.
+
+@pytest.fixture(scope="module")
+def course_files(tmp_path_factory) -> tuple[Path, dict]:
+    folder = tmp_path_factory.mktemp("course_style")
+    script = Path(__file__).parent / "course_style_models.py"
+    subprocess.run([sys.executable, str(script), str(folder)], check=True, timeout=300)
+    return folder, torch.load(folder / "reference.pth", weights_only=True)
+
+
+def _outputs(model, inputs):
+    with torch.no_grad():
+        return model.eval()(inputs)
+
+
+@pytest.mark.parametrize("file,layout,pickled_as", [
+    ("model.pth", "model", "__main__.Tudui"),     # the course's model.py layout (self.model)
+    ("model1.pth", "model1", "__main__.Tudui"),   # P22's layout (self.model1)
+    ("gpu.pth", "model", "__main__.Tudui"),       # saved "on a GPU": storages say cuda:0
+    ("module.pth", "model", "model.Tudui"),       # train.py's "from model import *"
+    ("model_state.pth", "model", None),           # plain state_dicts, either key prefix
+    ("model1_state.pth", "model1", None),
+])
+def test_course_files_load_safely_and_give_the_same_outputs(course_files, file, layout,
+                                                             pickled_as):
+    folder, reference = course_files
+    state = safe_load.read_checkpoint(folder / file)
+    assert state["format"] == (f"whole model (method 1, pickled as {pickled_as})" if pickled_as
+                               else "state_dict (method 2)")
+    model = safe_load.load_tudui(folder / file, map_location=torch.device("cpu"))
+    assert type(model) is Tudui
+    assert torch.equal(_outputs(model, reference["inputs"]), reference[layout])
+    fresh = Tudui()  # engine.load_checkpoint (27's --resume, 32) reads every format as well
+    engine.load_checkpoint(folder / file, fresh)
+    assert torch.equal(_outputs(fresh, reference["inputs"]), reference[layout])
+
+
+def test_gpu_saved_file_really_says_cuda(course_files):
+    folder, _ = course_files
+    with zipfile.ZipFile(folder / "gpu.pth") as archive:
+        pickle_bytes = archive.read(next(n for n in archive.namelist() if n.endswith("data.pkl")))
+    assert b"cuda:0" in pickle_bytes and b"__main__" in pickle_bytes
+    if not torch.cuda.is_available():  # the course's reason for map_location=cpu
+        with pytest.raises(errors.CourseError) as info:
+            safe_load.read_checkpoint(folder / "gpu.pth", map_location=None)
+        assert "saved on a GPU" in info.value.en and "map_location" in info.value.en
+
+
+def test_32_uses_course_files_and_state_dicts_alike(course_files, data_root, tmp_path,
+                                                    monkeypatch):
+    folder, _ = course_files
+    whole = _test(data_root, tmp_path, "--checkpoint", str(folder / "gpu.pth"), "--evaluate")
+    state = _test(data_root, tmp_path, "--checkpoint", str(folder / "model_state.pth"),
+                  "--evaluate")
+    assert whole["test_accuracy"] == state["test_accuracy"]  # the same weights, either file
+    assert whole["top3"] == state["top3"]
+    # A relative --checkpoint is read from the current folder and shown absolute.
+    monkeypatch.chdir(folder)
+    relative = _test(data_root, tmp_path, "--checkpoint", "model1.pth")
+    assert relative["checkpoint"] == str(folder / "model1.pth")
+
+
+def test_32_failure_shows_the_absolute_path_and_leaves_no_folder(data_root, tmp_path,
+                                                                 monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    log_dir = tmp_path / "fresh logs"
+    error = _course_error(load_lesson("32_test").main,
+                          ["--data-root", str(data_root), "--log-dir", str(log_dir), "--device",
+                           "cpu", "--quick", "--checkpoint", "logs/27_train/tudui_0.pth"])
+    assert str(tmp_path / "logs" / "27_train" / "tudui_0.pth") in error.en
+    assert "does not exist" in error.en
+    assert not log_dir.exists()  # no empty 32_test/ left behind
+
+
+def test_26_allow_list_on_a_file_saved_as_main(course_files, saved_26, run_lesson, log_dir):
+    folder, reference = course_files
+    shutil.copytree(saved_26, log_dir / "26_model_save")
+    shutil.copy(folder / "trap26.pth", log_dir / "26_model_save" / "tudui_method1.pth")
+    loaded = run_lesson("26_model_load")
+    assert loaded["refused"] == "Unsupported global: GLOBAL __main__.Tudui"
+    assert loaded["pickled_as"] == ["__main__.Tudui"]
+    for key, value in reference["trap26"].items():
+        assert torch.equal(loaded["allow_list"].state_dict()[key], value)
+
+
+def test_other_pickled_models_are_refused_naming_the_global(tmp_path):
+    for name, obj in (("sequential.pth", torch.nn.Sequential(torch.nn.Linear(2, 2))),
+                      ("relu.pth", torch.nn.ReLU())):
+        torch.save(obj, tmp_path / name)
+        with pytest.raises(errors.CourseError) as info:
+            safe_load.load_tudui(tmp_path / name)
+        assert f"names torch.nn.modules.{'container.Sequential' if 'seq' in name else 'activation.ReLU'}" \
+            in info.value.en and "allow-list" in info.value.en
+
+
+# --------------------------------------------------------------------------------------------
+# Crafted files with a harmless payload: unpickling them would run exec(), which creates a
+# marker file. Nothing the project loads from disk may run it.
+
+class _Payload:
+    def __init__(self, marker: Path):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (exec, (f"open({self.marker!r}, 'w').close()",))
+
+
+def _crafted(path: Path, marker: Path, variant: str, monkeypatch) -> Path:
+    """A pickle that first names a class Tudui (``__main__.Tudui`` or ``model_save.Tudui``),
+    then calls exec; ``nested``: the same inside a dict."""
+    fake = type("Tudui", (), {})
+    if variant == "model_save":
+        fake.__module__ = "model_save"
+        monkeypatch.setitem(sys.modules, "model_save", types.SimpleNamespace(Tudui=fake))
+    else:
+        fake.__module__ = "__main__"
+        monkeypatch.setattr(sys.modules["__main__"], "Tudui", fake, raising=False)
+    content = [fake, _Payload(marker)]
+    torch.save({"model": {"layers": content}} if variant == "nested" else content, path)
+    # The payload is live: an unsafe load of this test's own file does create the marker.
+    torch.load(path, weights_only=False)
+    assert marker.exists()
+    marker.unlink()
+    return path
+
+
+@pytest.mark.parametrize("variant", ["__main__", "model_save", "nested"])
+def test_crafted_method1_file_never_runs(variant, saved_26, data_root, tmp_path, monkeypatch,
+                                         capsys):
+    marker = tmp_path / "marker"
+    log_dir = tmp_path / "logs"
+    shutil.copytree(saved_26, log_dir / "26_model_save")
+    crafted = _crafted(log_dir / "26_model_save" / "tudui_method1.pth", marker, variant,
+                       monkeypatch)
+    common = ["--data-root", str(data_root), "--log-dir", str(log_dir), "--device", "cpu",
+              "--quick"]
+    with pytest.raises(SystemExit) as info:
+        load_lesson("26_model_load").main(common)
+    err = " ".join(capsys.readouterr().err.split())
+    assert info.value.code == 2 and "Traceback" not in err
+    assert "not on the allow-list" in err and "exec" in err and str(crafted) in err
+    with pytest.raises(SystemExit) as info:  # the same file given to 32_test.py
+        load_lesson("32_test").main([*common, "--checkpoint", str(crafted)])
+    err = " ".join(capsys.readouterr().err.split())
+    assert info.value.code == 2 and "names exec" in err and "allow-list" in err
+    with pytest.raises(errors.CourseError, match="allow-list"):
+        engine.load_checkpoint(crafted, Tudui())
+    assert not marker.exists()

@@ -30,7 +30,7 @@ from torch.utils.data import DataLoader, Dataset, Subset
 from torchvision import transforms
 from tqdm.auto import tqdm
 
-from tudui.errors import CourseError
+from tudui import safe_load
 from tudui.paths import atomic_write_bytes
 
 CHANNELS_LAST = torch.channels_last
@@ -269,87 +269,23 @@ def save_checkpoint(path: str | os.PathLike, model: nn.Module,
     return atomic_write_bytes(path, buffer.getvalue())
 
 
-def _unreadable(path: Path, err: Exception) -> CourseError:
-    # torch's weights_only refusal mentions "weights_only" for every file it cannot unpickle,
-    # random bytes included; only "Unsupported global: GLOBAL x.y" shows a pickled class.
-    text = " ".join(re.sub(r"\x1b\[[0-9;]*m", "", str(err)).split())
-    pickled = re.search(r"Unsupported global: GLOBAL ([\w.]+)", text)
-    if pickled:
-        return CourseError(
-            f"{path} is a whole pickled model or another pickled Python object (it names "
-            f"{pickled.group(1)}; the course's save method 1), not a state_dict checkpoint. Since "
-            "torch 2.6 torch.load refuses such files by default, because unpickling can run any "
-            "code hidden in the file. Use a checkpoint written by 27_train.py / 30_train_gpu.py "
-            "(or save with model.state_dict(), method 2).",
-            f"{path} 是整个模型（或其他 Python 对象）的 pickle（课程的保存方式1，其中记录了 "
-            f"{pickled.group(1)}），不是 state_dict。torch 2.6 起默认拒绝加载，因为反序列化可能执行"
-            "文件里的任意代码。请使用 27/30 课保存的模型文件（保存方式2）。")
-    # torch's own explanation, shortened to whole sentences: the unpickler's reason, else the
-    # first sentence ("PytorchStreamReader failed reading zip archive: ... directory.")
-    detail = re.search(r"WeightsUnpickler error: (.+?)(?: Check the documentation|$)", text)
-    detail = detail.group(1) if detail else text
-    sentence = re.match(r".+?[.!?](?=\s|$)", detail)
-    detail = (sentence.group(0) if sentence else detail).rstrip(".")
-    if len(detail) > 200:
-        detail = detail[:200].rsplit(" ", 1)[0] + " ..."
-    cause = f"{type(err).__name__}: {detail}" if detail else type(err).__name__
-    return CourseError(
-        f"{path} is not a checkpoint that can be read ({cause}). It is truncated or damaged (for "
-        "example by an interrupted copy or download), or it is not a file written by torch.save "
-        "at all. Delete it and train again, or use another checkpoint file.",
-        f"无法读取模型文件 {path}：文件不完整或已损坏（例如复制、下载被中断），或者根本不是 torch.save "
-        "保存的文件。请删除后重新训练，或换一个模型文件。")
-
-
 def load_checkpoint(path: str | os.PathLike, model: nn.Module,
                     optimizer: torch.optim.Optimizer | None = None,
                     map_location: str | torch.device = "cpu") -> dict:
-    """Load a checkpoint written by save_checkpoint into ``model`` (and ``optimizer``).
+    """Load a model file into ``model`` (and ``optimizer``), never running code from the file.
 
-    A missing, truncated or foreign file, or one for another architecture, is a CourseError
-    that names the problem (and the mismatching keys) instead of a long traceback.
+    Reads, through ``safe_load.read_checkpoint`` (``weights_only=True``, plus the allow-list for
+    the course's whole pickled Tudui): a plain state_dict (``model.`` or ``model1.`` keys, renamed
+    to fit ``model``), a dict checkpoint ``{"model": state_dict, "optimizer": ..., ...}``, or a
+    whole-model file of the course. A missing, truncated or foreign file, or one for another
+    architecture, is a CourseError that names the problem (and the mismatching keys). Returns
+    the file's dict (``{"model": weights, "format": ...}`` plus a checkpoint's other entries).
     """
-    path = Path(path)
-    if not path.is_file():
-        raise CourseError(f"checkpoint {path} does not exist. Train first (python src/27_train.py) "
-                          "or pass the right file with --checkpoint.",
-                          f"找不到模型文件 {path}，请先运行训练课（python src/27_train.py）。")
-    try:
-        state = torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as err:
-        raise _unreadable(path, err) from None
-    weights = state.get("model") if isinstance(state, dict) and "model" in state else state
-    if not isinstance(weights, dict):
-        raise CourseError(
-            f"{path} holds a {type(weights).__name__}, not a state_dict (a dict of parameter "
-            "names and tensors). Use a checkpoint written by 27_train.py / 30_train_gpu.py.",
-            f"{path} 中没有 state_dict（参数名到张量的字典），请使用 27/30 课保存的模型文件。")
-    not_tensors = [f"{k!r} -> {type(v).__name__}" for k, v in weights.items()
-                   if not isinstance(k, str) or not isinstance(v, torch.Tensor)]
-    if not_tensors:  # e.g. {"conv1.weight": 3}: load_state_dict would fail on .shape
-        listed = ", ".join(not_tensors[:5]) + (" ..." if len(not_tensors) > 5 else "")
-        raise CourseError(
-            f"{path} is not a state_dict checkpoint: a state_dict maps parameter names to "
-            f"tensors, but it holds {listed}. Use a checkpoint written by 27_train.py / "
-            "30_train_gpu.py.",
-            f"{path} 不是 state_dict（参数名 -> 张量），其中有 {listed}。请使用 27/30 课保存的模型文件。")
-    expected = model.state_dict()
-    missing = sorted(set(expected) - set(weights))
-    unexpected = sorted(set(weights) - set(expected))
-    wrong_shape = sorted(k for k in set(expected) & set(weights)
-                         if expected[k].shape != weights[k].shape)
-    if missing or unexpected or wrong_shape:
-        def show(keys):
-            return ", ".join(keys[:5]) + (f" (+{len(keys) - 5} more)" if len(keys) > 5 else "") or "none"
-        raise CourseError(
-            f"{path} was saved from a different architecture than {type(model).__name__}: "
-            f"missing keys: {show(missing)}; unexpected keys: {show(unexpected)}; "
-            f"keys with another shape: {show(wrong_shape)}. Use a checkpoint written for this model.",
-            f"{path} 与模型 {type(model).__name__} 的结构不一致，请换用对应的模型文件。")
-    model.load_state_dict(weights)
-    if optimizer is not None and isinstance(state, dict) and state.get("optimizer"):
+    state = safe_load.read_checkpoint(path, map_location)
+    model.load_state_dict(safe_load.fit_weights(Path(path).absolute(), state["model"], model))
+    if optimizer is not None and state.get("optimizer"):
         optimizer.load_state_dict(state["optimizer"])
-    return state if isinstance(state, dict) else {"model": weights}
+    return state
 
 
 _EPOCH_FILE = re.compile(r"^tudui_(\d+)\.pth$")
