@@ -375,7 +375,8 @@ def test_a_truncated_stand_in_file_is_named_and_rewritten_on_the_next_run(tmp_pa
     batch.write_bytes(batch.read_bytes()[:5000])
     with pytest.raises(CourseError) as info:
         data.cifar10(root, train=False)
-    assert "damaged (sha256 checksum does not match): test_batch" in info.value.en
+    assert "damaged (cannot be read): test_batch (5,000 bytes where SYNTHETIC.txt lists" in \
+        info.value.en
     assert f"00_prepare_data.py --synthetic --data-root {root}" in info.value.en
     assert data.ensure_synthetic_cifar10(root, 50, 20)[1] == "stand-in written"  # not reused
     assert len(data.cifar10(root, train=False)) == 20

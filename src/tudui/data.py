@@ -114,6 +114,7 @@ class ForbiddenGlobal(pickle.UnpicklingError):
     """A pickle asked for a function or class that CIFAR-10 files never use."""
 
     def __init__(self, module: str, name: str):
+        module = {"__builtin__": "builtins"}.get(module, module)  # Python 2's name, as pickled
         super().__init__(f"{module}.{name}")
         self.global_name = f"{module}.{name}"
 
@@ -208,6 +209,10 @@ def _read_cifar_file(root: Path, name: str, check=_check_batch):
         raw = path.read_bytes()
     except OSError as err:
         raise _Damaged("cannot be read", str(err.strerror or err)) from None
+    listed_size = marker_files(folder).get(name, (None,))[0] if algorithm == "sha256" else None
+    if listed_size is not None and len(raw) != listed_size:
+        raise _Damaged("cannot be read", f"{len(raw):,} bytes where {SYNTHETIC_MARKER} lists "
+                                         f"{listed_size:,}: cut short, e.g. an interrupted copy")
     if hashlib.new(algorithm, raw).hexdigest() != digests[name]:
         raise _Damaged(f"{algorithm} checksum does not match")
     try:
