@@ -23,48 +23,76 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tudui import data
 from tudui.cli import lesson_parser
 from tudui.data import (
     CIFAR10_ARCHIVE,
     CIFAR10_DIR,
     CIFAR10_URL,
     DownloadFailed,
+    absolute,
     ensure_synthetic_cifar10,
+    find_nested_cifar10,
     is_synthetic,
     prepare_command,
     prepare_real_cifar10,
+    remove_stale_temporaries,
 )
 from tudui.errors import CourseError, friendly_errors
 from tudui.hymenoptera import (
     HYMENOPTERA_ARCHIVE,
+    HYMENOPTERA_DIR,
     HYMENOPTERA_URL,
+    SPLITS,
     derive_course_layout,
     ensure_synthetic_hymenoptera,
+    hymenoptera_is_real,
+    layout_matches,
+    nested_too_deep,
     prepare_real_hymenoptera,
+    tree_problem,
 )
 
 # Stand-in sizes: the real ones by default, small ones with --quick.
 CIFAR_STAND_IN = {"full": (50000, 10000), "quick": (1000, 500)}
+FOLDERS = (HYMENOPTERA_DIR, *SPLITS, CIFAR10_DIR)  # what this lesson fills, in summary order
 
 
-def describe(folder: Path) -> str:
-    """One line of the summary: where, and real or synthetic."""
-    kind = "synthetic stand-in / 替代数据" if is_synthetic(folder) else "real / 真实数据"
-    return f"  {str(folder):<60} {kind}"
+def kind(root: Path, name: str) -> str:
+    """What ``root/name`` holds: a stand-in, the complete real data, or something incomplete
+    (only complete data is ever called real)."""
+    folder = root / name
+    if is_synthetic(folder):
+        return "synthetic stand-in / 替代数据"
+    if name == HYMENOPTERA_DIR:
+        problem = "one level too deep" if nested_too_deep(folder) else tree_problem(folder)
+    elif name == CIFAR10_DIR:
+        problem = "one level too deep" if find_nested_cifar10(root) else \
+            data.cifar10_folder_problem(folder)
+    elif not (hymenoptera_is_real(root) and layout_matches(root / HYMENOPTERA_DIR, name, folder)):
+        return "not a copy of the real hymenoptera_data / 不是真实数据的副本"
+    else:
+        problem = None
+    return "real / 真实数据" if problem is None else f"incomplete / 不完整: {problem}"
 
 
-def prepare_real(root: Path) -> tuple[list[tuple[Path, str]], list[str]]:
-    """Fetch and verify every data set; returns (what is where, failures)."""
-    done, failures = [], []
+def describe(root: Path, name: str, how: str) -> str:
+    """One line of the summary: where, what kind of data, and what this run did."""
+    return f"  {str(root / name):<60} {kind(root, name)}  ({how})"
+
+
+def prepare_real(root: Path) -> tuple[list[tuple[Path, str]], dict[str, str]]:
+    """Fetch and verify every data set; returns (what is where, {archive: why it failed})."""
+    done, failures = [], {}
     try:
         done.append(prepare_real_hymenoptera(root))
         done += derive_course_layout(root)
     except DownloadFailed as err:
-        failures.append(f"ants/bees ({HYMENOPTERA_ARCHIVE}, {HYMENOPTERA_URL}): {err}")
+        failures[HYMENOPTERA_ARCHIVE] = f"ants/bees ({HYMENOPTERA_ARCHIVE}, {HYMENOPTERA_URL}): {err}"
     try:
         done.append(prepare_real_cifar10(root))
     except DownloadFailed as err:
-        failures.append(f"CIFAR-10 ({CIFAR10_ARCHIVE}, 163 MB, {CIFAR10_URL}): {err}")
+        failures[CIFAR10_ARCHIVE] = f"CIFAR-10 ({CIFAR10_ARCHIVE}, 163 MB, {CIFAR10_URL}): {err}"
     return done, failures
 
 
@@ -74,44 +102,46 @@ def main(argv=None) -> dict:
     parser.add_argument("--synthetic", action="store_true",
                         help="write generated stand-ins (no network needed); real data is kept")
     args = parser.parse_args(argv)
-    root = Path(args.data_root)
+    root = absolute(args.data_root)  # messages show where exactly, whatever the current folder
     root.mkdir(parents=True, exist_ok=True)
+    for name in FOLDERS:  # temporary folders of a run that was killed (kill -9, closed window)
+        remove_stale_temporaries(root, name)
 
     if args.synthetic:
         size = "quick" if args.quick else "full"
         print(f"生成替代数据 / writing stand-ins ({size} size, seed {args.seed}) in {root}")
         done = ensure_synthetic_hymenoptera(root, quick=args.quick, seed=args.seed)
         done.append(ensure_synthetic_cifar10(root, *CIFAR_STAND_IN[size], seed=args.seed))
-        failures = []
+        failures = {}
     else:
         print(f"准备真实数据 / preparing the real data in {root}")
         done, failures = prepare_real(root)
 
     print("\n数据在哪里 / what is where:")
-    for folder, how in done:
-        print(f"{describe(folder)}  ({how})")
-    listed = {folder for folder, _ in done}
-    for name in ("hymenoptera_data", "train", "val", CIFAR10_DIR):  # left from earlier runs
-        if (root / name).is_dir() and root / name not in listed:
-            print(f"{describe(root / name)}  (from an earlier run)")
-    if not any((root / n).is_dir() for n in ("hymenoptera_data", "train", "val", CIFAR10_DIR)):
+    this_run = {Path(folder).name: how for folder, how in done}
+    for name in FOLDERS:
+        if name in this_run:
+            print(describe(root, name, this_run[name]))
+        elif (root / name).is_dir():
+            print(describe(root, name, "from an earlier run"))
+    if not any((root / n).is_dir() for n in FOLDERS):
         print("  (nothing yet / 还没有数据)")
     if failures:
         synthetic = prepare_command(root, "--synthetic")
         raise CourseError(
-            "Could not get " + "; and ".join(failures) + f". If downloads are blocked or slow, "
-            f"download the archive elsewhere (the URL above, or a mirror / 网盘 copy) and put "
-            f"the file itself, unchanged, into {root}/; running `{prepare_command(root)}` "
-            f"again checks and unpacks it. To carry on offline now, run `{synthetic}`: it "
-            "writes generated stand-ins in the same formats so every lesson runs (their "
-            "numbers differ from the video).",
-            f"数据下载失败（没有网络或被拦截）。可以在别处下载 {HYMENOPTERA_ARCHIVE} / "
-            f"{CIFAR10_ARCHIVE}，原样放进 {root}/ 后重新运行 `{prepare_command(root)}`；或者运行 "
-            f"`{synthetic}` 先用生成的替代数据学习。",
+            "Could not get " + "; and ".join(failures.values()) + ". If downloads are blocked "
+            "or slow, download the archive elsewhere (the URL above, or a mirror / 网盘 copy) "
+            f"and put the file itself, unchanged and named exactly {' / '.join(failures)}, "
+            f"into {root}/; running `{prepare_command(root)}` again checks and unpacks it. To "
+            f"carry on offline now, run `{synthetic}`: it writes generated stand-ins in the "
+            "same formats so every lesson runs (their numbers differ from the video).",
+            f"{' 和 '.join(failures)} 没有准备好（原因见下面的英文）。可以在别处下载 "
+            f"{' / '.join(failures)}，文件名保持不变，放进 {root}/ 后重新运行 "
+            f"`{prepare_command(root)}`；或者运行 `{synthetic}` 先用生成的替代数据学习。",
         )
     return {"root": root, "synthetic": args.synthetic,
             "folders": {str(folder): how for folder, how in done},
-            "hymenoptera_synthetic": is_synthetic(root / "hymenoptera_data"),
+            "hymenoptera_synthetic": is_synthetic(root / HYMENOPTERA_DIR),
             "cifar10_synthetic": is_synthetic(root / CIFAR10_DIR)}
 
 

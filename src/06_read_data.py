@@ -56,7 +56,7 @@ class MyData(Dataset):
 
     def __getitem__(self, idx):
         img_item_path = os.path.join(self.path, self.img_path[idx])
-        img = open_picture(img_item_path)  # Image.open, plus a clear error for a damaged file
+        img = open_picture(img_item_path, mode=None)  # Image.open (own mode), clear errors
         label = self.label_dir
         return img, label
 
@@ -76,7 +76,7 @@ class LabelFolderData(Dataset):
         self.transform, self.rgb = transform, rgb
 
     def __getitem__(self, idx):
-        img = open_picture(os.path.join(self.image_path, self.image_list[idx]))
+        img = open_picture(os.path.join(self.image_path, self.image_list[idx]), mode=None)
         if self.rgb:
             img = img.convert("RGB")  # the fix: GIF/greyscale/RGBA all become 3 channels
         with open(os.path.join(self.label_path, self.label_list[idx]), encoding="utf-8") as f:

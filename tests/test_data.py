@@ -144,7 +144,7 @@ def test_prepare_synthetic_writes_reuses_and_reports(tmp_path, capsys):
     before = {p: p.stat().st_mtime_ns for p in root.rglob("*") if p.is_file()}
 
     again = prepare(["--data-root", str(root), "--synthetic", "--quick"])
-    assert set(again["folders"].values()) == {"stand-in reused", "kept (up to date)"}
+    assert set(again["folders"].values()) == {"stand-in reused", "up to date, kept"}
     assert {p: p.stat().st_mtime_ns for p in root.rglob("*") if p.is_file()} == before
 
     other_seed = prepare(["--data-root", str(root), "--synthetic", "--quick", "--seed", "1"])
@@ -153,7 +153,8 @@ def test_prepare_synthetic_writes_reuses_and_reports(tmp_path, capsys):
 
 
 def test_stand_ins_never_overwrite_real_data(tmp_path, monkeypatch):
-    monkeypatch.setattr(data, "_cifar_folder_problem", lambda folder: None)  # passes as real
+    monkeypatch.setattr(data, "cifar10_folder_problem", lambda folder: None)  # passes as real
+    monkeypatch.setattr(hymenoptera, "REAL_COUNTS", QUICK_COUNTS)           # so does the quick set
     root = tmp_path / "dataset"
     write_synthetic_hymenoptera(root, quick=True)
     for folder in (root / HYMENOPTERA_DIR, root / "train", root / "val"):
@@ -163,7 +164,7 @@ def test_stand_ins_never_overwrite_real_data(tmp_path, monkeypatch):
     before = digest_tree(root)
     result = load_lesson("00_prepare_data").main(["--data-root", str(root), "--synthetic", "--quick"])
     assert digest_tree(root) == before
-    assert all("real data kept" in how or how == "kept (up to date)"
+    assert all("real data kept" in how or how == "up to date, kept"
                for how in result["folders"].values())
     assert not result["hymenoptera_synthetic"] and not result["cifar10_synthetic"]
 
@@ -231,7 +232,7 @@ def test_cifar_archive_placed_by_hand_is_md5_checked_and_unpacked(tmp_path, monk
         tar.add(source, arcname=CIFAR10_DIR)
     md5 = hashlib.md5(archive.read_bytes()).hexdigest()
     monkeypatch.setattr(data, "CIFAR10_MD5", md5)
-    monkeypatch.setattr(data, "_cifar_folder_problem", lambda folder: None)
+    monkeypatch.setattr(data, "cifar10_folder_problem", lambda folder: None)
     write_synthetic_cifar10(archive.parent, 30, 10)          # a stand-in is there first
     folder, how = data.prepare_real_cifar10(archive.parent)
     assert how.startswith("found") and not is_synthetic(folder)
@@ -308,7 +309,7 @@ def test_prepare_uses_real_archives_and_reports_them(tmp_path, real_looking_zip,
         tar.add(cifar, arcname=CIFAR10_DIR)
     monkeypatch.setattr(data, "CIFAR10_MD5",
                         hashlib.md5((root / data.CIFAR10_ARCHIVE).read_bytes()).hexdigest())
-    monkeypatch.setattr(data, "_cifar_folder_problem", lambda folder: None)
+    monkeypatch.setattr(data, "cifar10_folder_problem", lambda folder: None)
     result = load_lesson("00_prepare_data").main(["--data-root", str(root)])
     assert not result["hymenoptera_synthetic"] and not result["cifar10_synthetic"]
     out = capsys.readouterr().out
@@ -374,7 +375,8 @@ def test_a_truncated_stand_in_file_is_named_and_rewritten_on_the_next_run(tmp_pa
     batch.write_bytes(batch.read_bytes()[:5000])
     with pytest.raises(CourseError) as info:
         data.cifar10(root, train=False)
-    assert "damaged (cannot be read): test_batch" in info.value.en
+    assert "damaged (cannot be read): test_batch (5,000 bytes where SYNTHETIC.txt lists" in \
+        info.value.en
     assert f"00_prepare_data.py --synthetic --data-root {root}" in info.value.en
     assert data.ensure_synthetic_cifar10(root, 50, 20)[1] == "stand-in written"  # not reused
     assert len(data.cifar10(root, train=False)) == 20

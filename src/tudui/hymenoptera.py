@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
+import stat
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -23,12 +24,15 @@ from PIL import Image, ImageDraw
 from tudui.data import (
     SYNTHETIC_MARKER,
     DownloadFailed,
+    absolute,
     extract_verified,
     fetch_archive,
     is_synthetic,
     marker_matches,
     prepare_command,
     remove_tree,
+    replace_folder,
+    temporary_folder,
     write_marker,
 )
 from tudui.errors import CourseError
@@ -49,6 +53,15 @@ IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".gif")
 
 def _missing(where: Path, root: Path) -> CourseError:
     fetch, synthetic = prepare_command(root), prepare_command(root, "--synthetic")
+    inner = nested_too_deep(root / HYMENOPTERA_DIR)
+    if inner is not None:
+        return CourseError(
+            f"The ants/bees data is not in {where}: {nested_message(root / HYMENOPTERA_DIR, inner)}."
+            f" Then run `{fetch}` again.",
+            f"在 {where} 找不到蚂蚁/蜜蜂数据集：完整的数据多了一层文件夹，在 {inner} 里"
+            f"（Windows 的“全部解压缩”会多建一层）。请把 {inner} 里的 train 和 val 两个文件夹移到 "
+            f"{root / HYMENOPTERA_DIR} 里，删掉空的 {inner}，再运行 `{fetch}`。",
+        )
     return CourseError(
         f"The ants/bees data is not in {where}. Run `{fetch}` to download "
         f"and unpack it (if the download is blocked, first put {HYMENOPTERA_ARCHIVE} from "
@@ -62,17 +75,17 @@ def _missing(where: Path, root: Path) -> CourseError:
 
 def hymenoptera_dir(root: str | os.PathLike, split: str = "train") -> Path:
     """``<root>/hymenoptera_data/<split>`` (folders ``ants/``, ``bees/``), or a CourseError."""
-    folder = Path(root) / HYMENOPTERA_DIR / split
+    folder = absolute(root) / HYMENOPTERA_DIR / split
     if not all((folder / c).is_dir() for c in CLASSES):
-        raise _missing(folder, Path(root))
+        raise _missing(folder, absolute(root))
     return folder
 
 
 def course_dir(root: str | os.PathLike, split: str = "train") -> Path:
     """``<root>/<split>`` in the course's layout (``ants_image/``, ``ants_label/``...)."""
-    folder = Path(root) / split
+    folder = absolute(root) / split
     if not all((folder / f"{c}_{kind}").is_dir() for c in CLASSES for kind in ("image", "label")):
-        raise _missing(folder, Path(root))
+        raise _missing(folder, absolute(root))
     return folder
 
 
@@ -117,14 +130,35 @@ def check_pairs(image_dir: str | os.PathLike, images: list[str], label_dir: str 
     )
 
 
-def _bad_picture(path: Path, err: BaseException) -> CourseError:
+# Pictures above this many pixels are refused from their header, before decoding: 50 million
+# is more than any camera photo the lessons need (8000 x 6000 = 48 million); decoding a
+# 10000 x 10000 PNG took 36 s and 7 GB in 10_transforms. Pillow's own guard warns only at
+# about 89 million and refuses at twice that.
+MAX_PICTURE_PIXELS = 50_000_000
+
+
+def _data_set_folder(path: Path) -> Path | None:
+    """The data set folder a picture belongs to (to re-create it), or None for any other file:
+    ``<root>/hymenoptera_data/<split>/<class>/x.jpg`` or ``<root>/<split>/<class>_image/x.jpg``."""
+    if len(path.parents) > 3 and path.parents[2].name == HYMENOPTERA_DIR:
+        return path.parents[2]
+    if len(path.parents) > 2 and path.parent.name.endswith("_image"):
+        return path.parents[1]
+    return None
+
+
+def _bad_picture(path: Path, err: BaseException | str) -> CourseError:
     """A CourseError naming a picture that cannot be opened, and how to get a good copy."""
-    # <root>/hymenoptera_data/<split>/<class>/x.jpg or the course's <root>/<split>/<class>_image/x.jpg
-    top = path.parents[2] if len(path.parents) > 3 and path.parents[2].name == HYMENOPTERA_DIR \
-        else path.parents[1]
+    why = err if isinstance(err, str) else f"{type(err).__name__}: {err}"
+    top = _data_set_folder(path)
+    if top is None:
+        return CourseError(
+            f"The picture {path} cannot be opened ({why}): the file is damaged (e.g. an "
+            "interrupted copy) or not a picture. Use another .jpg or .png picture.",
+            f"图片 {path} 打不开（文件损坏，或者不是图片）。请换一张 jpg 或 png 图片。")
     fix = prepare_command(top.parent, *(["--synthetic"] if is_synthetic(top) else []))
     return CourseError(
-        f"The picture {path} cannot be opened ({type(err).__name__}: {err}): the file is "
+        f"The picture {path} cannot be opened ({why}): the file is "
         "damaged (e.g. an interrupted copy) or not a picture. Delete that file (in the "
         f"course's layout also its label file {path.stem}.txt in the *_label folder), or "
         f"re-create the data: delete the folder {top} and run `{fix}`.",
@@ -133,22 +167,87 @@ def _bad_picture(path: Path, err: BaseException) -> CourseError:
     )
 
 
-def open_picture(path: str | os.PathLike, load: bool = True) -> Image.Image:
-    """``Image.open(path)``, with a CourseError naming the file when it is not a readable picture.
+def _too_large(path: Path, size: tuple[int, int] | None) -> CourseError:
+    """The explanation 32_test gave for Pillow's DecompressionBombError, for every lesson."""
+    found = f" ({size[0]} x {size[1]} = {size[0] * size[1]:,} pixels)" if size else ""
+    return CourseError(
+        f"{path} is too large{found}: the lessons refuse pictures of more than "
+        f"{MAX_PICTURE_PIXELS:,} pixels before decoding them (a guard against 'decompression "
+        "bomb' files, and decoding one would take gigabytes of memory). Make it smaller, for "
+        "example under 4000 x 4000 pixels, and try again.",
+        f"图片 {path} 太大{found}（超过 {MAX_PICTURE_PIXELS:,} 像素的安全上限，解码会占用几 GB 内存），"
+        "请先把它缩小（例如小于 4000 x 4000）再试。",
+    )
 
-    ``load=True`` decodes the pixels at once, so a truncated file fails here, not later inside
-    a transform; ``load=False`` reads only the header (mode and size; close it when done).
+
+_SIXTEEN_BIT = ("I;16", "I;16L", "I;16B", "I;16N", "I")
+
+
+def _converted(img: Image.Image, mode: str) -> Image.Image:
+    """``img`` in ``mode``, with 16-bit pictures scaled to 8 bits (Pillow's own convert clips
+    them at 255: a 16-bit PNG would come out almost white) and palette pictures with a
+    transparent colour going through RGBA (Pillow warns otherwise)."""
+    if img.mode == mode:
+        return img
+    if img.mode in _SIXTEEN_BIT:
+        scaled = np.asarray(img, dtype=np.float32) / 257  # 65535 -> 255
+        img = Image.fromarray(np.clip(scaled.round(), 0, 255).astype(np.uint8))
+    elif img.mode in ("P", "PA") and "transparency" in img.info:
+        img = img.convert("RGBA")
+    return img if img.mode == mode else img.convert(mode)
+
+
+def open_picture(path: str | os.PathLike, mode: str | None = "RGB",
+                 load: bool = True) -> Image.Image:
+    """``Image.open(path)`` for the lessons, with a CourseError naming the file for anything a
+    lesson cannot use.
+
+    - Only a regular file is opened (a pipe or device named ``x.jpg`` would block forever).
+    - A picture of more than MAX_PICTURE_PIXELS is refused from its header, before decoding
+      (no gigabyte spike, no Pillow DecompressionBombWarning).
+    - A damaged file, or one that is not a picture, is a CourseError naming it.
+    - ``mode="RGB"`` (the default): whatever Pillow opens (CMYK JPEG, 16-bit or RGBA PNG,
+      grayscale, palette, the first frame of an animated GIF) comes back as 8-bit RGB; another
+      Pillow mode (e.g. ``"L"``) converts to that; ``mode=None`` keeps the picture's own mode
+      (06 shows that a GIF is "P").
+    - ``load=False`` reads only the header (size, the picture's own mode; ``mode`` is not
+      applied, converting needs the pixels); close it when done.
     """
+    path = absolute(path)
+    try:
+        info = path.stat()
+    except OSError as err:  # missing, or a folder on the way we may not read
+        raise _bad_picture(path, err.strerror or str(err)) from None
+    if not stat.S_ISREG(info.st_mode):
+        raise _bad_picture(path, "not a regular file, but a folder, pipe or device")
     img = None
     try:
-        img = Image.open(path)
-        if load:
-            img.load()
-    except (OSError, SyntaxError, ValueError) as err:  # UnidentifiedImageError is an OSError
+        with warnings.catch_warnings():  # our own limit below is lower, and explains itself
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            img = Image.open(path)
+        if img.width * img.height > MAX_PICTURE_PIXELS:
+            raise _too_large(path, img.size)
+        if not load:
+            return img
+        img.load()
+        converted = img if mode is None else _converted(img, mode)
+    except Image.DecompressionBombError:  # over twice Pillow's own limit: refused by Image.open
+        raise _too_large(path, img.size if img else None) from None
+    except CourseError:
         if img is not None:
             img.close()
-        raise _bad_picture(Path(path), err) from None
-    return img
+        raise
+    except MemoryError:
+        if img is not None:
+            img.close()
+        raise
+    except Exception as err:  # UnidentifiedImageError/truncated: OSError; bad data: many kinds
+        if img is not None:
+            img.close()
+        raise _bad_picture(path, err) from None
+    if converted is not img:
+        img.close()
+    return converted
 
 
 # --------------------------------------------------------------------------------------------
@@ -182,15 +281,33 @@ def hymenoptera_is_real(root: str | os.PathLike) -> bool:
     return folder.is_dir() and not is_synthetic(folder) and tree_problem(folder) is None
 
 
+def nested_too_deep(folder: Path) -> Path | None:
+    """``folder/hymenoptera_data`` when the complete set sits one level too deep there, as
+    Windows' "Extract All" makes it (``dataset/hymenoptera_data/hymenoptera_data/train/...``)."""
+    inner = folder / HYMENOPTERA_DIR
+    return inner if inner.is_dir() and tree_problem(inner) is None else None
+
+
+def nested_message(folder: Path, inner: Path) -> str:
+    """What to move when the data set is one level too deep."""
+    return (f"the complete data set is one level too deep, in {inner} (Windows' \"Extract "
+            f"All\" adds a folder): move the folders train and val from {inner} into {folder}, "
+            f"then delete the empty {inner}, so that {folder / 'train' / 'ants'} holds the "
+            "ant pictures")
+
+
 def prepare_real_hymenoptera(root: str | os.PathLike) -> tuple[Path, str]:
     """Make ``<root>/hymenoptera_data`` the real data set: kept if already complete, else from
     ``<root>/hymenoptera_data.zip`` (placed by hand or downloaded). Raises DownloadFailed."""
-    root = Path(root)
+    root = absolute(root)
     folder = root / HYMENOPTERA_DIR
     if hymenoptera_is_real(root):
         return folder, "already there, contents checked"
     if folder.is_dir() and not is_synthetic(folder) and any(folder.iterdir()):
         # Somebody's own folder (edited, or unpacked from another copy): never delete it.
+        inner = nested_too_deep(folder)
+        if inner is not None:
+            raise DownloadFailed(nested_message(folder, inner))
         raise DownloadFailed(f"{folder} exists but is not the complete data set "
                              f"({tree_problem(folder)}); rename or delete it, then run again")
     archive, how = fetch_archive(root, HYMENOPTERA_URL, HYMENOPTERA_ARCHIVE, HYMENOPTERA_MD5,
@@ -207,7 +324,7 @@ def _marker(folder: Path) -> str | None:
     return marker.read_text(encoding="utf-8") if marker.is_file() else None
 
 
-def _layout_matches(source_root: Path, split: str, split_dir: Path) -> bool:
+def layout_matches(source_root: Path, split: str, split_dir: Path) -> bool:
     """True when ``split_dir`` already is the course layout of ``source_root/split``."""
     if _marker(source_root) != _marker(split_dir):
         return False
@@ -230,20 +347,20 @@ def derive_course_layout(root: str | os.PathLike) -> list[tuple[Path, str]]:
     already up to date is kept; only a stand-in is ever replaced, so a folder made from real
     data (or by hand, as in the video) is never deleted.
     """
-    root = Path(root)
+    root = absolute(root)
     source_root = root / HYMENOPTERA_DIR
     done = []
     for split in SPLITS:
         source, target = source_root / split, root / split
-        if target.is_dir() and _layout_matches(source_root, split, target):
-            done.append((target, "kept (up to date)"))
+        if target.is_dir() and layout_matches(source_root, split, target):
+            done.append((target, "up to date, kept"))
             continue
         if target.is_dir() and not is_synthetic(target) and any(target.iterdir()):
             # real, or made by hand following the video: never deleted; delete it to rebuild
             done.append((target, "real data kept (stand-ins never replace real data)"
                          if is_synthetic(source_root) else "kept as it is (delete it to rebuild)"))
             continue
-        tmp = Path(tempfile.mkdtemp(prefix=f".{split}.", suffix=".tmp", dir=root))
+        tmp = temporary_folder(root, split)
         try:
             new = tmp / split  # made with mkdir, so it gets the usual permissions (mkdtemp: 0700)
             for name in CLASSES:
@@ -255,8 +372,7 @@ def derive_course_layout(root: str | os.PathLike) -> list[tuple[Path, str]]:
                     (labels / f"{image.stem}.txt").write_text(name, encoding="utf-8")
             if is_synthetic(source_root):
                 shutil.copyfile(source_root / SYNTHETIC_MARKER, new / SYNTHETIC_MARKER)
-            remove_tree(target)
-            os.replace(new, target)
+            replace_folder(new, target, tmp)
         finally:
             remove_tree(tmp)
         done.append((target, "written"))
@@ -399,24 +515,40 @@ def ensure_synthetic_hymenoptera(root: str | os.PathLike, quick: bool = False,
                                  seed: int = 0) -> list[tuple[Path, str]]:
     """Stand-ins for both layouts in ``root``: reused when the same seed and size are there,
     never written over the real data. Returns [(folder, what happened)]."""
-    root = Path(root)
+    root = absolute(root)
     folder = root / HYMENOPTERA_DIR
     if folder.is_dir() and not is_synthetic(folder) and any(folder.iterdir()):
+        if tree_problem(folder) is not None:  # never called real, never deleted: say what to do
+            raise _unmarked_incomplete(root)
         status = "real data kept (stand-ins never replace real data)"
     elif marker_matches(folder, stand_in_name(quick), seed) and \
             tree_problem(folder, QUICK_COUNTS if quick else REAL_COUNTS) is None:
         status = "stand-in reused"
     else:
         root.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{HYMENOPTERA_DIR}.", suffix=".tmp", dir=root))
+        tmp = temporary_folder(root, HYMENOPTERA_DIR)
         try:
             write_synthetic_hymenoptera_tree(tmp / HYMENOPTERA_DIR, quick, seed)
-            remove_tree(folder)
-            os.replace(tmp / HYMENOPTERA_DIR, folder)
+            replace_folder(tmp / HYMENOPTERA_DIR, folder, tmp)
         finally:
             remove_tree(tmp)
         status = "stand-in written"
     return [(folder, status), *derive_course_layout(root)]
+
+
+def _unmarked_incomplete(root: Path) -> CourseError:
+    folder = root / HYMENOPTERA_DIR
+    inner = nested_too_deep(folder)
+    problem = nested_message(folder, inner) if inner else \
+        f"{tree_problem(folder)}; it has no {SYNTHETIC_MARKER}, so it is not a stand-in either"
+    synthetic = prepare_command(root, "--synthetic")
+    return CourseError(
+        f"{folder} is not the complete ants/bees data set ({problem}). --synthetic never "
+        "deletes data it did not write: fix it as said, or delete (or move away) "
+        f"{folder} yourself, then run `{synthetic}` again.",
+        f"{folder} 不是完整的蚂蚁/蜜蜂数据集（{problem}）。--synthetic 不会删除不是它写的数据："
+        f"请按上面说的修好，或者自己删除（或移走）这个文件夹，再运行 `{synthetic}`。",
+    )
 
 
 def write_synthetic_hymenoptera(root: str | os.PathLike, quick: bool = True, seed: int = 0) -> Path:
