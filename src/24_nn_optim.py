@@ -32,7 +32,7 @@ goes to TensorBoard; an overflowing loss stops the lesson with an explanation; t
 loop runs on one thread (faster, see benchmarks/batch1_threads.py); --epochs and --lr are flags.
 
 运行 / Run:   python src/24_nn_optim.py             (课程设置 / the course's settings: 10000
-              images x 20 epochs, about 40 s per epoch on a 2-core CPU)
+              images x 20 epochs, about 50 s of CPU per epoch on a 2-core CPU)
               python src/24_nn_optim.py --quick     (100 images x 3 epochs, seconds)
 TensorBoard:  tensorboard --logdir logs  ->  SCALARS: "running_loss" (one point per epoch).
 """
