@@ -3,20 +3,29 @@
 视频 / Video: https://www.bilibili.com/video/BV1hE411t7RN?p=6 (P6-P7)
 
 你将学到 / What you learn:
-- 自己写一个 Dataset：__init__ 记住图片在哪，__getitem__(idx) 返回一条数据，__len__ 返回总数。
-  Writing your own Dataset: __init__ remembers where the images are, __getitem__(idx) returns
-  one item, __len__ the count.
-- 形式一：标签就是文件夹名（hymenoptera_data/train/ants）。ants + bees 直接相加得到 245 张，
-  下标 124 是第一只蜜蜂。
-  Form 1: the label is the folder name. ants + bees concatenate to 245 items; index 124 is
+- 自己写一个 Dataset：__init__ 用 os.listdir 记住有哪些图片，__getitem__(idx) 用 Image.open
+  返回一条数据，__len__ 返回总数。
+  Writing your own Dataset: __init__ lists the pictures with os.listdir, __getitem__(idx) returns
+  one item opened with Image.open, __len__ the count.
+- 形式一 (P6)：标签就是文件夹名（dataset/train/ants）。ants_dataset + bees_dataset 直接相加得到
+  245 张，下标 124 是第一只蜜蜂。
+  Form 1 (P6): the label is the folder name. ants + bees concatenate to 245 items; index 124 is
   the first bee.
-- 形式二：图片文件夹 + 标签文件夹（train/ants_image + train/ants_label/<图片名>.txt），按排序配对，
-  每条数据是 {"img", "label"}。
-  Form 2: an image folder plus a label folder, paired by sorted name; items {"img", "label"}.
+- 形式二 (P7)：图片文件夹 + 标签文件夹（train/ants_image + train/ants_label/<图片名>.txt），
+  两个列表都排序后按位置配对，每条数据是 {"img", "label"}。
+  Form 2 (P7): an image folder plus a label folder, both listings sorted and paired by position;
+  items {"img", "label"}.
 - 课程里的"报错图片"：train/ants 排序后第 119 张是调色板 GIF，ToTensor 后只有 1 个通道，
-  和 3 通道的图片放在一起就报错；修复：Image.open(...).convert("RGB")。
+  和 3 通道的图片放在一起就报错；修复：img.convert("RGB")。
   The course's "error" image: sorted index 119 of train ants is a palette GIF, a 1-channel
-  tensor after ToTensor; the fix is .convert("RGB").
+  tensor after ToTensor; the fix is img.convert("RGB").
+
+和视频的不同 / Differences from the video: 数据在 --data-root 下（默认 dataset/）；os.listdir 之后
+多一行检查：去掉 .DS_Store 这类隐藏文件、排序、打开每张图片一次、检查图片和标签一一对应，
+坏文件给出清楚的说明而不是 traceback。标签文件按 UTF-8 读。
+The data lives under --data-root (default dataset/); after os.listdir one added line drops hidden
+files such as .DS_Store, sorts, opens every picture once and checks that pictures and label files
+pair up, so a bad file is a clear message instead of a traceback. Label files are read as UTF-8.
 
 运行 / Run:   python src/06_read_data.py
 TensorBoard:  本课不写日志 / this lesson writes no logs.
@@ -26,6 +35,7 @@ from __future__ import annotations
 
 import os
 
+from PIL import Image
 from torch.utils.data import Dataset
 from torchvision import transforms
 
@@ -34,29 +44,29 @@ from tudui.data import is_synthetic, synthetic_banner
 from tudui.errors import friendly_errors
 from tudui.hymenoptera import (
     ERROR_IMAGE,
-    check_pairs,
+    checked_pairs,
+    checked_pictures,
     course_dir,
     hymenoptera_dir,
-    open_picture,
-    picture_names,
 )
-
-ANTS, BEES = "ants", "bees"
 
 
 class MyData(Dataset):
-    """P6: the label is the name of the folder the images are in."""
+    """P6: the label is the name of the folder the pictures are in."""
 
     def __init__(self, root_dir, label_dir):
-        self.root_dir, self.label_dir = root_dir, label_dir
-        self.path = os.path.join(root_dir, label_dir)
-        # The course: os.listdir(self.path). picture_names sorts (the order differs between
-        # systems) and skips hidden files such as macOS's .DS_Store, which are not pictures.
-        self.img_path = picture_names(self.path)
+        self.root_dir = root_dir
+        self.label_dir = label_dir
+        self.path = os.path.join(self.root_dir, self.label_dir)
+        self.img_path = os.listdir(self.path)
+        # ours: hidden files (macOS's .DS_Store) out, sorted (os.listdir's order differs between
+        # systems), every picture opened once so a damaged one is a clear error
+        self.img_path = checked_pictures(self.path, self.img_path)
 
     def __getitem__(self, idx):
-        img_item_path = os.path.join(self.path, self.img_path[idx])
-        img = open_picture(img_item_path, mode=None)  # Image.open (own mode), clear errors
+        img_name = self.img_path[idx]
+        img_item_path = os.path.join(self.root_dir, self.label_dir, img_name)
+        img = Image.open(img_item_path)
         label = self.label_dir
         return img, label
 
@@ -65,91 +75,119 @@ class MyData(Dataset):
 
 
 class LabelFolderData(Dataset):
-    """P7: images in ``<x>_image/``, each label in ``<x>_label/<image stem>.txt``."""
+    """P7: pictures in ``<x>_image/``, each label in ``<x>_label/<picture name>.txt``.
 
-    def __init__(self, root_dir, image_dir, label_dir, transform=None, rgb=False):
-        self.image_path = os.path.join(root_dir, image_dir)
-        self.label_path = os.path.join(root_dir, label_dir)
-        self.image_list = picture_names(self.image_path)  # sorted(os.listdir(...)), see MyData
-        self.label_list = picture_names(self.label_path, (".txt",))  # same stems, same order
-        check_pairs(self.image_path, self.image_list, self.label_path, self.label_list)
-        self.transform, self.rgb = transform, rgb
+    The course's read_data.py calls this class MyData as well (it replaces the P6 one there).
+    """
+
+    def __init__(self, root_dir, image_dir, label_dir, transform):
+        self.root_dir = root_dir
+        self.image_dir = image_dir
+        self.label_dir = label_dir
+        self.label_path = os.path.join(self.root_dir, self.label_dir)
+        self.image_path = os.path.join(self.root_dir, self.image_dir)
+        self.image_list = os.listdir(self.image_path)
+        self.label_list = os.listdir(self.label_path)
+        self.transform = transform
+        # 因为 label 和 Image 文件名相同，进行一样的排序，可以保证取出的数据和 label 是一一对应的
+        # The label files are named after the pictures: sorted alike, they pair up by position.
+        self.image_list.sort()
+        self.label_list.sort()
+        # ours: the same checks as MyData, plus: every picture has its label file and vice versa
+        self.image_list, self.label_list = checked_pairs(self.image_path, self.image_list,
+                                                         self.label_path, self.label_list)
 
     def __getitem__(self, idx):
-        img = open_picture(os.path.join(self.image_path, self.image_list[idx]), mode=None)
-        if self.rgb:
-            img = img.convert("RGB")  # the fix: GIF/greyscale/RGBA all become 3 channels
-        with open(os.path.join(self.label_path, self.label_list[idx]), encoding="utf-8") as f:
-            label = f.read().strip()
-        if self.transform:
-            img = self.transform(img)
-        return {"img": img, "label": label}
+        img_name = self.image_list[idx]
+        label_name = self.label_list[idx]
+        img_item_path = os.path.join(self.root_dir, self.image_dir, img_name)
+        label_item_path = os.path.join(self.root_dir, self.label_dir, label_name)
+        img = Image.open(img_item_path)
+        with open(label_item_path, encoding="utf-8") as f:  # the same on every system
+            label = f.readline()
+        img = self.transform(img)
+        sample = {"img": img, "label": label}
+        return sample
 
     def __len__(self):
-        return len(self.image_list)  # check_pairs made sure there is one label per picture
-
-
-def image_mode(path) -> str:
-    """"RGB", "L" (grey), "P" (palette, e.g. GIF), "RGBA"...: read from the header only."""
-    with open_picture(path, load=False) as img:
-        return img.mode
+        assert len(self.image_list) == len(self.label_list)
+        return len(self.image_list)
 
 
 @friendly_errors
 def main(argv=None) -> dict:
     args = lesson_parser(__doc__).parse_args(argv)
+    p6 = folder_labels(args.data_root)
+    p7 = label_files(args.data_root)
+    return {**p6, **p7}
 
-    # ---- P6: label = folder name
-    root_dir = hymenoptera_dir(args.data_root, "train")
+
+def folder_labels(data_root) -> dict:
+    """P6: the label is the folder name."""
+    root_dir = hymenoptera_dir(data_root, "train")  # the video's "dataset/train"
     if is_synthetic(root_dir.parent):
         print(synthetic_banner("hymenoptera_data"))
-    ants_dataset = MyData(root_dir, ANTS)
-    bees_dataset = MyData(root_dir, BEES)
+    ants_label_dir = "ants"
+    bees_label_dir = "bees"
+    ants_dataset = MyData(root_dir, ants_label_dir)
+    bees_dataset = MyData(root_dir, bees_label_dir)
     train_dataset = ants_dataset + bees_dataset  # a ConcatDataset: ants first, then bees
-    print("len(ants_dataset), len(bees_dataset), len(train_dataset):",
-          len(ants_dataset), len(bees_dataset), len(train_dataset))
-    img, label = train_dataset[len(ants_dataset)]
-    print(f"train_dataset[{len(ants_dataset)}] ->", img.size, label, "(第一只蜜蜂 / the first bee)")
+    print(len(ants_dataset), len(bees_dataset), len(train_dataset))
+    img, label = train_dataset[len(ants_dataset)]  # 124 in the real data: the first bee
+    print(img, label, "(第一只蜜蜂 / the first bee)")
     img.close()
+    return {"lengths": (len(ants_dataset), len(bees_dataset), len(train_dataset)),
+            "first_bee_label": label, "first_bee_index": len(ants_dataset),
+            "label_of_last_ant": train_dataset[len(ants_dataset) - 1][1]}
 
-    # ---- P7: image folder + label folder
-    train_dir = course_dir(args.data_root, "train")
-    to_tensor = transforms.ToTensor()
-    ants_p7 = LabelFolderData(train_dir, "ants_image", "ants_label", transform=to_tensor)
-    pairs = list(zip(ants_p7.image_list[:3], ants_p7.label_list[:3]))
+
+def label_files(data_root) -> dict:
+    """P7: an image folder plus a label folder (the course's read_data.py)."""
+    transform = transforms.Compose([transforms.Resize((256, 256)), transforms.ToTensor()])
+    root_dir = course_dir(data_root, "train")  # the video's "dataset/train"
+    image_ants = "ants_image"
+    label_ants = "ants_label"
+    ants_dataset = LabelFolderData(root_dir, image_ants, label_ants, transform)
+    image_bees = "bees_image"
+    label_bees = "bees_label"
+    bees_dataset = LabelFolderData(root_dir, image_bees, label_bees, transform)
+    train_dataset = ants_dataset + bees_dataset
+    pairs = list(zip(ants_dataset.image_list[:3], ants_dataset.label_list[:3]))
     print("按排序配对 / sorted pairing:", pairs)
-    first = ants_p7[0]
-    print("ants_p7[0]:", {"img": tuple(first["img"].shape), "label": first["label"]})
+    sample = train_dataset[0]
+    print("train_dataset[0]:", {"img": tuple(sample["img"].shape), "label": sample["label"]})
+    return {"pairs": pairs, "p7_length": len(ants_dataset), "first_item_label": sample["label"],
+            **error_image_demo(ants_dataset, transform)}
 
-    # The course's "error": one picture is a palette GIF. ToTensor gives it 1 channel, and
-    # anything that expects 3 (Normalize with 3 means, stacking a batch) fails.
-    error_index = next((i for i, name in enumerate(ants_p7.image_list)
-                        if image_mode(os.path.join(ants_p7.image_path, name)) != "RGB"), None)
-    error, bad_shape, fixed_shape = "", None, None
+
+def error_image_demo(dataset: LabelFolderData, transform) -> dict:
+    """The course's "error" picture: a palette GIF gives a 1-channel tensor, and anything that
+    expects 3 channels (Normalize with 3 means, stacking a batch) fails; .convert("RGB") fixes it."""
+    error_index = None
+    for i, name in enumerate(dataset.image_list):
+        with Image.open(os.path.join(dataset.image_path, name)) as img:  # reads the header only
+            if img.mode != "RGB":
+                error_index = i
+                break
     if error_index is None:  # e.g. imageNotFound.gif was deleted: the rest still teaches
         print(f"没有非 RGB 的图片（{ERROR_IMAGE} 不在了），跳过报错演示 / no non-RGB picture "
               f"({ERROR_IMAGE} is gone): the error-image demo is skipped.")
-    else:
-        bad = ants_p7[error_index]["img"]
-        bad_shape = tuple(bad.shape)
-        print(f"报错的图片 / the error image: index {error_index}, "
-              f"{ants_p7.image_list[error_index]}, shape {bad_shape}")
-        try:
-            transforms.Normalize([0.5, 0.5, 0.5], [0.5, 0.5, 0.5])(bad)
-        except RuntimeError as err:
-            error = str(err)
-            print("  Normalize 报错 / fails:", error)
-        fixed_shape = tuple(LabelFolderData(train_dir, "ants_image", "ants_label", transform=to_tensor,
-                                            rgb=True)[error_index]["img"].shape)
-        print(f"  修复 / fixed with .convert('RGB'): shape {fixed_shape}")
-
-    return {"lengths": (len(ants_dataset), len(bees_dataset), len(train_dataset)),
-            "first_bee_label": label, "first_bee_index": len(ants_dataset),
-            "label_of_last_ant": train_dataset[len(ants_dataset) - 1][1],
-            "pairs": pairs, "p7_length": len(ants_p7), "first_item_label": first["label"],
-            "error_index": error_index,
-            "error_name": None if error_index is None else ants_p7.image_list[error_index],
-            "error_shape": bad_shape, "error_message": error, "fixed_shape": fixed_shape}
+        return {"error_index": None, "error_name": None, "error_shape": None,
+                "error_message": "", "fixed_shape": None}
+    error_name = dataset.image_list[error_index]
+    bad = dataset[error_index]["img"]
+    print(f"报错的图片 / the error image: index {error_index}, {error_name}, shape {tuple(bad.shape)}")
+    error = ""
+    try:
+        transforms.Normalize([0.5, 0.5, 0.5], [0.5, 0.5, 0.5])(bad)
+    except RuntimeError as err:
+        error = str(err)
+        print("  Normalize 报错 / fails:", error)
+    fix = transforms.Compose([transforms.Lambda(lambda img: img.convert("RGB")), transform])
+    fixed = LabelFolderData(dataset.root_dir, dataset.image_dir, dataset.label_dir, fix)[error_index]
+    print(f"  修复 / fixed with img.convert('RGB'): shape {tuple(fixed['img'].shape)}")
+    return {"error_index": error_index, "error_name": error_name, "error_shape": tuple(bad.shape),
+            "error_message": error, "fixed_shape": tuple(fixed["img"].shape)}
 
 
 if __name__ == "__main__":

@@ -15,6 +15,16 @@
   embeddings in the projector, and a torch.profiler trace.
 
 运行 / Run:   python src/08_tensorboard.py
+和视频的不同 / Differences from the video: SummaryWriter 写到 <--log-dir>/08_tensorboard/，先删掉上次的
+事件文件（否则两条曲线叠在一起）；用到的图片先检查一遍，坏图片给出清楚的说明；np.array 之前
+.convert("RGB")（课程的 JPEG 本来就是 RGB，灰度/CMYK/RGBA 图片也变成 3 通道）；图片 "test" 的第二步
+用第一只蜜蜂。直方图、模型图、图片网格、嵌入和 profiler 是课程之外的补充。
+SummaryWriter writes to <--log-dir>/08_tensorboard/ after removing the last run's event files
+(two runs would draw overlapping curves); the pictures are checked first, so a bad one is a clear
+message; .convert("RGB") before np.array (the course's JPEG already is RGB; a grey, CMYK or RGBA
+picture becomes the 3 channels add_image expects); step 2 of "test" is the first bee. Histograms,
+the graph, the grid, the projector and the profiler are extras beyond the course.
+
 TensorBoard:  tensorboard --logdir logs  ->  SCALARS "y=2x"; IMAGES "test" (steps 1, 2) and
               "image_grid"; HISTOGRAMS "normal"; GRAPHS "Tudui"; PROJECTOR "ants_vs_bees".
               性能追踪 / the profiler trace: logs/08_tensorboard/profiler_trace.json — open it in
@@ -30,6 +40,8 @@ import warnings
 import numpy as np
 import torch
 import torchvision
+from PIL import Image
+from torch.utils.tensorboard import SummaryWriter
 from torch.utils.tensorboard.summary import image as image_summary
 
 from tudui.cli import lesson_parser
@@ -37,22 +49,15 @@ from tudui.data import is_synthetic, synthetic_banner
 from tudui.errors import friendly_errors
 from tudui.hymenoptera import course_dir, image_files, open_picture
 from tudui.models import Tudui
-from tudui.paths import lesson_name
+from tudui.paths import shell_quote
 from tudui.seeding import seed_everything
-from tudui.tb import make_writer
+from tudui.tb import fresh_log_dir
 
 SCALAR_STEPS = 100               # the course's range(100)
 HISTOGRAM_STEPS = {False: 10, True: 3}      # keyed by --quick
 GRID_IMAGES = {False: 16, True: 8}
 EMBEDDING_IMAGES = {False: 64, True: 16}
 PROFILE = {False: (64, 5), True: (2, 2)}    # (batch size, forward passes) to profile
-
-
-def load_rgb(path, size=None) -> np.ndarray:
-    """An image file as a uint8 (H,W,3) array, optionally resized to (size, size)."""
-    with open_picture(path) as img:  # Image.open, with a clear error for a damaged file
-        img = img.convert("RGB")
-        return np.array(img.resize((size, size)) if size else img)
 
 
 @friendly_errors
@@ -65,63 +70,97 @@ def main(argv=None) -> dict:
     ants = image_files(train_dir / "ants_image")
     bees = image_files(train_dir / "bees_image")
     most = max(GRID_IMAGES[args.quick], EMBEDDING_IMAGES[args.quick]) // 2
-    for path in ants[:most] + bees[:most]:
-        open_picture(path).close()  # a damaged picture stops the lesson before any log is written
-    writer = make_writer(lesson_name(__file__), args.log_dir)
+    for path in ants[:most] + bees[:most]:  # ours: a bad picture stops us before any log is written
+        open_picture(path).close()
+
+    # ---- the course (P8-P9)
+    writer = SummaryWriter(fresh_log_dir(__file__, args.log_dir))  # the video: SummaryWriter("logs")
+    image_path = ants[0]  # the video: "data/train/ants_image/0013035.jpg"
+    img_PIL = Image.open(image_path)
+    img_PIL = img_PIL.convert("RGB")  # ours: a no-op for the course's JPEG (see the docstring)
+    img_array = np.array(img_PIL)
+    print(type(img_array))
+    print(img_array.shape)
+
+    writer.add_image("test", img_array, 1, dataformats="HWC")
+    # y = 2x
+    for i in range(SCALAR_STEPS):
+        writer.add_scalar("y=2x", 2 * i, i)
+
+    image_path = bees[0]  # P9 changes the picture and the step: a slider appears in IMAGES
+    img_PIL = Image.open(image_path).convert("RGB")
+    writer.add_image("test", np.array(img_PIL), 2, dataformats="HWC")
+
+    # ---- extras beyond the course
+    hwc_error = without_dataformats(img_array)
+    grid_shape, points = write_extras(writer, ants, bees, args.quick)
+    writer.close()
+    trace, ops = profile_tudui(writer.log_dir, args.quick)
+    print(f"打开 / open: tensorboard --logdir {shell_quote(str(args.log_dir))}  "
+          f"(日志在 / logs in {writer.log_dir})")
+    return {"log_dir": writer.log_dir, "image_shape": img_array.shape, "hwc_error": hwc_error,
+            "grid_shape": grid_shape, "embedding_points": points, "trace": trace,
+            "profiled_ops": ops}
+
+
+def without_dataformats(img_array: np.ndarray) -> str:
+    """What add_image says without dataformats="HWC" (checked without writing anything)."""
     try:
-        # ---- P8: scalars
-        for i in range(SCALAR_STEPS):
-            writer.add_scalar("y=2x", 2 * i, i)
+        image_summary("test", img_array, dataformats="CHW")  # add_image's default
+    except TypeError as err:
+        print(f"不加 dataformats 会报错 / without dataformats: TypeError: {err}\n"
+              "  add_image 默认把数组当作 (C,H,W)，而 PIL/numpy 的图片是 (H,W,C)，所以要写 "
+              "dataformats='HWC'. / add_image reads (C,H,W) by default; a numpy picture is "
+              "(H,W,C), so say dataformats='HWC'.")
+        return str(err)
+    return ""
 
-        # ---- P9: an image from a numpy array, channels last
-        img_array = load_rgb(ants[0])
-        print(type(img_array), img_array.shape, "(H, W, C)")
-        try:  # what happens without dataformats (checked without writing anything)
-            image_summary("test", img_array, dataformats="CHW")
-            hwc_error = ""
-        except TypeError as err:
-            hwc_error = str(err)
-            print(f"不加 dataformats 会报错 / without dataformats: TypeError: {err}\n"
-                  "  add_image 默认把数组当作 (C,H,W)，而 PIL/numpy 的图片是 (H,W,C)，所以要写 "
-                  "dataformats='HWC'. / add_image reads (C,H,W) by default; a numpy picture is "
-                  "(H,W,C), so say dataformats='HWC'.")
-        writer.add_image("test", img_array, 1, dataformats="HWC")
-        writer.add_image("test", load_rgb(bees[0]), 2, dataformats="HWC")
 
-        # ---- histograms: a distribution drifting to the right, step by step
-        for step in range(HISTOGRAM_STEPS[args.quick]):
-            writer.add_histogram("normal", torch.randn(1000) + 0.5 * step, step)
+def load_rgb(path, size=None) -> np.ndarray:
+    """A picture as a uint8 (H,W,3) array, optionally resized to (size, size)."""
+    with open_picture(path) as img:  # Image.open, with a clear error for a bad picture
+        img = img.convert("RGB")
+        return np.array(img.resize((size, size)) if size else img)
 
-        # ---- the graph of the course's model
-        with warnings.catch_warnings():  # add_graph still traces with torch.jit (deprecated)
-            warnings.simplefilter("ignore", FutureWarning)
-            writer.add_graph(Tudui(), torch.zeros(1, 3, 32, 32))
 
-        # ---- an image grid: several pictures in one image
-        n = GRID_IMAGES[args.quick] // 2
-        picks = ants[:n] + bees[:n]
-        thumbs = torch.stack([torch.from_numpy(load_rgb(p, 64)).permute(2, 0, 1) for p in picks])
-        grid = torchvision.utils.make_grid(thumbs, nrow=n)
-        writer.add_image("image_grid", grid, 0)
+def write_extras(writer: SummaryWriter, ants: list, bees: list, quick: bool) -> tuple:
+    """Histograms, the model graph, an image grid and the projector; returns (grid shape,
+    number of embedded points)."""
+    # histograms: a distribution drifting to the right, step by step
+    for step in range(HISTOGRAM_STEPS[quick]):
+        writer.add_histogram("normal", torch.randn(1000) + 0.5 * step, step)
 
-        # ---- embeddings: each picture as a point (its 16x16 pixels), coloured by label
-        n = EMBEDDING_IMAGES[args.quick] // 2
-        picks = [(p, "ants") for p in ants[:n]] + [(p, "bees") for p in bees[:n]]
-        small = torch.stack([torch.from_numpy(load_rgb(p, 16)) for p, _ in picks]).float() / 255
-        label_img = torch.stack([torch.from_numpy(load_rgb(p, 32)).permute(2, 0, 1)
-                                 for p, _ in picks]).float() / 255
-        shutil.rmtree(os.path.join(writer.log_dir, "00000"), ignore_errors=True)  # old run's
-        writer.add_embedding(small.reshape(len(picks), -1), metadata=[lbl for _, lbl in picks],
-                             label_img=label_img, tag="ants_vs_bees")
-    finally:
-        writer.close()
+    # the graph of the course's model
+    with warnings.catch_warnings():  # add_graph still traces with torch.jit (deprecated)
+        warnings.simplefilter("ignore", FutureWarning)
+        writer.add_graph(Tudui(), torch.zeros(1, 3, 32, 32))
 
-    # ---- torch.profiler: where the time goes in a few forward passes
-    batch, passes = PROFILE[args.quick]
+    # an image grid: several pictures in one image
+    n = GRID_IMAGES[quick] // 2
+    thumbs = torch.stack([torch.from_numpy(load_rgb(p, 64)).permute(2, 0, 1)
+                          for p in ants[:n] + bees[:n]])
+    grid = torchvision.utils.make_grid(thumbs, nrow=n)
+    writer.add_image("image_grid", grid, 0)
+
+    # embeddings: each picture as a point (its 16x16 pixels), coloured by label
+    n = EMBEDDING_IMAGES[quick] // 2
+    picks = [(p, "ants") for p in ants[:n]] + [(p, "bees") for p in bees[:n]]
+    small = torch.stack([torch.from_numpy(load_rgb(p, 16)) for p, _ in picks]).float() / 255
+    label_img = torch.stack([torch.from_numpy(load_rgb(p, 32)).permute(2, 0, 1)
+                             for p, _ in picks]).float() / 255
+    shutil.rmtree(os.path.join(writer.log_dir, "00000"), ignore_errors=True)  # the last run's
+    writer.add_embedding(small.reshape(len(picks), -1), metadata=[lbl for _, lbl in picks],
+                         label_img=label_img, tag="ants_vs_bees")
+    return tuple(grid.shape), len(picks)
+
+
+def profile_tudui(log_dir: str, quick: bool) -> tuple[str, list[str]]:
+    """torch.profiler: where the time goes in a few forward passes; returns (trace, op names)."""
+    batch, passes = PROFILE[quick]
     model, x = Tudui().eval(), torch.randn(batch, 3, 32, 32)
-    # Hides the profiler's "no GPU" error line; its two "USDT ... profiler_start/stop" lines
-    # still print and are harmless.
-    os.environ.setdefault("KINETO_LOG_LEVEL", "5")
+    # Level 6 hides the profiler's own log lines (its "no GPU" error and two "USDT ...
+    # profiler_start/stop" lines); it is read when the profiler first starts.
+    os.environ.setdefault("KINETO_LOG_LEVEL", "6")
     with torch.no_grad():
         model(x)  # warm-up: the first call pays one-off set-up costs we don't want to measure
     with torch.no_grad(), torch.profiler.profile(
@@ -129,15 +168,12 @@ def main(argv=None) -> dict:
         for _ in range(passes):
             model(x)
     print(prof.key_averages().table(sort_by="cpu_time_total", row_limit=5))
-    trace = os.path.join(writer.log_dir, "profiler_trace.json")
+    trace = os.path.join(log_dir, "profiler_trace.json")
     prof.export_chrome_trace(trace + ".tmp")  # written whole, then renamed
     os.replace(trace + ".tmp", trace)
     print(f"性能追踪 / profiler trace: {trace}\n  用 https://ui.perfetto.dev 或 chrome://tracing "
           "打开 (Load) / open it there.")
-    print(f"打开 / open: tensorboard --logdir {args.log_dir}  (日志在 / logs in {writer.log_dir})")
-    return {"log_dir": writer.log_dir, "image_shape": img_array.shape, "hwc_error": hwc_error,
-            "grid_shape": tuple(grid.shape), "embedding_points": len(picks),
-            "trace": trace, "profiled_ops": [e.key for e in prof.key_averages()]}
+    return trace, [e.key for e in prof.key_averages()]
 
 
 if __name__ == "__main__":

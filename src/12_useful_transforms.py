@@ -14,6 +14,13 @@
 - RandomCrop：每次随机裁一块；裁剪尺寸比图片大时会得到一段清楚的说明。
   RandomCrop cuts a random patch each call; a crop larger than the image is explained.
 
+和视频的不同 / Differences from the video: 图片是第一只蚂蚁，用 open_picture 读（= Image.open，坏图片给出清楚
+的说明）再 .convert("RGB")；SummaryWriter 写到 <--log-dir>/12_useful_transforms/；裁剪尺寸可以用
+--crop-size 改，比图片大时先给出说明。
+The picture is the first ant, read with open_picture (= Image.open, plus a clear message for a bad
+picture), then .convert("RGB"); SummaryWriter writes to <--log-dir>/12_useful_transforms/; the
+crop size is a flag, and one larger than the picture is explained first.
+
 运行 / Run:   python src/12_useful_transforms.py  [--crop-size 512 | --crop-size 500 700]
 TensorBoard:  tensorboard --logdir logs  ->  IMAGES "ToTensor", "Normalize" (steps 0, 1),
               "Resize" (step 0: 512x512, step 1: Resize(512)), "RandomCrop" (steps 0-9).
@@ -21,19 +28,16 @@ TensorBoard:  tensorboard --logdir logs  ->  IMAGES "ToTensor", "Normalize" (ste
 
 from __future__ import annotations
 
+from torch.utils.tensorboard import SummaryWriter
 from torchvision import transforms
 
 from tudui.cli import lesson_parser, positive_int
 from tudui.data import is_synthetic, synthetic_banner
 from tudui.errors import CourseError, friendly_errors
 from tudui.hymenoptera import course_dir, image_files, open_picture
-from tudui.paths import lesson_name
 from tudui.seeding import seed_everything
-from tudui.tb import make_writer
+from tudui.tb import fresh_log_dir
 
-NORMALIZE = [([0.5, 0.5, 0.5], [0.5, 0.5, 0.5]),   # the course's first choice: [0,1] -> [-1,1]
-             ([1, 3, 5], [3, 2, 1])]                # its second, to see the picture change
-RESIZE = (512, 512)
 CROPS = 10
 
 
@@ -81,45 +85,51 @@ def main(argv=None) -> dict:
             "请用更小的 --crop-size，或 RandomCrop(size, pad_if_needed=True)。",
         )
 
-    writer = make_writer(lesson_name(__file__), args.log_dir)
-    try:
-        # ToTensor
-        trans_totensor = transforms.ToTensor()
-        img_tensor = trans_totensor(img)
-        writer.add_image("ToTensor", img_tensor)
+    writer = SummaryWriter(fresh_log_dir(__file__, args.log_dir))  # the video: SummaryWriter("logs")
 
-        # Normalize: (input - mean) / std, channel by channel
-        normalized = []
-        for step, (mean, std) in enumerate(NORMALIZE):
-            trans_norm = transforms.Normalize(mean, std)
-            img_norm = trans_norm(img_tensor)
-            print(f"Normalize(mean={mean}, std={std}): pixel [0][0][0] "
-                  f"{img_tensor[0][0][0].item():.4f} -> {img_norm[0][0][0].item():.4f}")
-            normalized.append((img_tensor[:, 0, 0].tolist(), img_norm[:, 0, 0].tolist()))
-            writer.add_image("Normalize", img_norm, step)
+    # ToTensor
+    trans_totensor = transforms.ToTensor()
+    img_tensor = trans_totensor(img)
+    writer.add_image("ToTensor", img_tensor)
 
-        # Resize: PIL in, PIL out; then ToTensor
-        print("img.size:", img.size)
-        trans_resize = transforms.Resize(RESIZE)
-        img_resize = trans_totensor(trans_resize(img))
-        writer.add_image("Resize", img_resize, 0)
-        print("Resize((512, 512)) ->", tuple(img_resize.shape))
+    # Normalize: output = (input - mean) / std, channel by channel
+    print(img_tensor[0][0][0])
+    trans_norm = transforms.Normalize([0.5, 0.5, 0.5], [0.5, 0.5, 0.5])  # [0,1] -> [-1,1]
+    img_norm = trans_norm(img_tensor)
+    print(img_norm[0][0][0])
+    writer.add_image("Normalize", img_norm, 0)
+    normalized = [(img_tensor[:, 0, 0].tolist(), img_norm[:, 0, 0].tolist())]
+    trans_norm = transforms.Normalize([1, 3, 5], [3, 2, 1])  # the video's second try: step 1
+    img_norm = trans_norm(img_tensor)
+    print(img_norm[0][0][0])
+    writer.add_image("Normalize", img_norm, 1)
+    normalized.append((img_tensor[:, 0, 0].tolist(), img_norm[:, 0, 0].tolist()))
 
-        # Compose: Resize(512) keeps the aspect ratio (the shorter side becomes 512)
-        trans_compose = transforms.Compose([transforms.Resize(512), trans_totensor])
-        img_resize_2 = trans_compose(img)
-        writer.add_image("Resize", img_resize_2, 1)
-        print("Compose([Resize(512), ToTensor()]) ->", tuple(img_resize_2.shape))
+    # Resize: PIL in, PIL out; then ToTensor
+    print(img.size)
+    trans_resize = transforms.Resize((512, 512))
+    img_resize = trans_resize(img)
+    img_resize = trans_totensor(img_resize)
+    writer.add_image("Resize", img_resize, 0)
+    print(img_resize.shape)
 
-        # RandomCrop: a different patch every call
-        trans_compose_2 = transforms.Compose([transforms.RandomCrop(size), trans_totensor])
-        crops = []
-        for i in range(CROPS):
-            img_crop = trans_compose_2(img)
-            crops.append(img_crop)
-            writer.add_image("RandomCrop", img_crop, i)
-    finally:
-        writer.close()
+    # Compose - resize - 2: Resize(512) keeps the aspect ratio (the shorter side becomes 512)
+    trans_resize_2 = transforms.Resize(512)
+    trans_compose = transforms.Compose([trans_resize_2, trans_totensor])
+    img_resize_2 = trans_compose(img)
+    writer.add_image("Resize", img_resize_2, 1)
+    print(img_resize_2.shape)
+
+    # RandomCrop: a different patch every call
+    trans_random = transforms.RandomCrop(size)
+    trans_compose_2 = transforms.Compose([trans_random, trans_totensor])
+    crops = []
+    for i in range(CROPS):
+        img_crop = trans_compose_2(img)
+        writer.add_image("RandomCrop", img_crop, i)
+        crops.append(img_crop)
+
+    writer.close()
     print(f"RandomCrop({size}) x{CROPS} ->", tuple(crops[0].shape))
     print(f"写入 / written: {writer.log_dir}")
     return {"log_dir": writer.log_dir, "image_size": img.size, "tensor": img_tensor,

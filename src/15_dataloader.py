@@ -14,6 +14,13 @@
   num_workers=0 loads in the main process. On Windows, more workers need the
   `if __name__ == "__main__":` guard, or you get a BrokenPipeError.
 
+和视频的不同 / Differences from the video: CIFAR10 来自 tudui.data（见第 14 课）；batch_size 等可以用参数改；
+shuffle 用 --seed 固定的随机数生成器；SummaryWriter 写到 <--log-dir>/15_dataloader/（视频里是
+"dataloader"）；--quick 只用前 256 张。
+CIFAR10 comes from tudui.data (see lesson 14); batch_size and friends are flags; the shuffle uses
+a generator seeded by --seed; SummaryWriter writes to <--log-dir>/15_dataloader/ (the video:
+"dataloader"); --quick uses the first 256 pictures.
+
 运行 / Run:   python src/15_dataloader.py [--batch-size 64] [--no-shuffle] [--no-drop-last]
 TensorBoard:  tensorboard --logdir logs  ->  IMAGES "Epoch: 0" and "Epoch: 1", one step per
               batch (64 images each); compare the two epochs to see the shuffle.
@@ -24,14 +31,14 @@ from __future__ import annotations
 import argparse
 
 import torchvision
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, Subset
+from torch.utils.tensorboard import SummaryWriter
 
 from tudui.cli import lesson_parser, non_negative_int, positive_int
-from tudui.data import cifar10, cifar10_is_synthetic, synthetic_banner
+from tudui.data import CIFAR10, QUICK_TEST_SIZE, cifar10_is_synthetic, synthetic_banner
 from tudui.errors import CourseError, friendly_errors
-from tudui.paths import lesson_name
 from tudui.seeding import seed_everything
-from tudui.tb import make_writer
+from tudui.tb import fresh_log_dir
 
 BATCH_SIZE = 64
 EPOCHS = 2
@@ -49,47 +56,56 @@ def main(argv=None) -> dict:
     args = parser.parse_args(argv)
     generator = seed_everything(args.seed)  # the same --seed, the same shuffled order
 
-    test_data = cifar10(args.data_root, train=False,
-                        transform=torchvision.transforms.ToTensor(), quick=args.quick)
+    # 准备的测试数据集 / the test set
+    test_data = CIFAR10(args.data_root, train=False, transform=torchvision.transforms.ToTensor())
     if cifar10_is_synthetic(args.data_root):
         print(synthetic_banner("CIFAR-10"))
+    if args.quick:  # ours: the first pictures only
+        test_data = Subset(test_data, range(min(QUICK_TEST_SIZE, len(test_data))))
+
     test_loader = DataLoader(dataset=test_data, batch_size=args.batch_size, shuffle=args.shuffle,
                              num_workers=args.num_workers, drop_last=args.drop_last,
                              generator=generator)
-    if len(test_loader) == 0:  # drop_last dropped the only, incomplete batch: nothing to show
-        raise CourseError(
-            f"--batch-size {args.batch_size} is larger than the {len(test_data)} images, and "
-            "drop_last=True drops that one incomplete batch, so there is no batch at all. Use a "
-            "smaller --batch-size, or --no-drop-last.",
-            f"batch_size={args.batch_size} 比图片数 {len(test_data)} 还大，drop_last=True 把唯一"
-            "的一批也丢掉了。请用更小的 --batch-size，或加 --no-drop-last。",
-        )
+    check_not_empty(test_loader, test_data, args.batch_size)
+
+    # 测试数据集中第一张图片及 target / the first test picture and its target
     img, target = test_data[0]
-    print("test_data[0]:", tuple(img.shape), target)
+    print(img.shape)
+    print(target)
     print(f"{len(test_data)} 张图片, batch_size={args.batch_size}, drop_last={args.drop_last} "
           f"-> {len(test_loader)} 批 / batches per epoch")
 
-    writer = make_writer(lesson_name(__file__), args.log_dir)
+    writer = SummaryWriter(fresh_log_dir(__file__, args.log_dir))  # the video: "dataloader"
     steps, first_targets, last_shape = [], [], None
-    try:
-        for epoch in range(args.epochs):
-            step = 0
-            for data in test_loader:
-                imgs, targets = data
-                if step == 0:
-                    first_targets.append(targets.tolist())
-                    print(f"epoch {epoch} 第一批 / first batch: imgs {tuple(imgs.shape)}, "
-                          f"targets[:8] {targets[:8].tolist()}")
-                writer.add_images(f"Epoch: {epoch}", imgs, step)
-                last_shape = tuple(imgs.shape)
-                step += 1
-            steps.append(step)
-    finally:
-        writer.close()
+    for epoch in range(args.epochs):
+        step = 0
+        for data in test_loader:
+            imgs, targets = data
+            if step == 0:
+                first_targets.append(targets.tolist())
+                print(f"epoch {epoch} 第一批 / first batch: imgs {tuple(imgs.shape)}, "
+                      f"targets[:8] {targets[:8].tolist()}")
+            writer.add_images(f"Epoch: {epoch}", imgs, step)
+            last_shape = tuple(imgs.shape)
+            step = step + 1
+        steps.append(step)
+    writer.close()
     print(f"每个 epoch 的步数 / steps per epoch: {steps}; 最后一批 / last batch {last_shape}")
     return {"log_dir": writer.log_dir, "dataset_size": len(test_data), "steps": steps,
             "batches": len(test_loader), "first_targets": first_targets,
             "last_shape": last_shape, "img_shape": tuple(img.shape), "target": target}
+
+
+def check_not_empty(test_loader: DataLoader, test_data, batch_size: int) -> None:
+    """A clear error when drop_last dropped the only, incomplete batch: nothing to show."""
+    if len(test_loader) == 0:
+        raise CourseError(
+            f"--batch-size {batch_size} is larger than the {len(test_data)} images, and "
+            "drop_last=True drops that one incomplete batch, so there is no batch at all. Use a "
+            "smaller --batch-size, or --no-drop-last.",
+            f"batch_size={batch_size} 比图片数 {len(test_data)} 还大，drop_last=True 把唯一"
+            "的一批也丢掉了。请用更小的 --batch-size，或加 --no-drop-last。",
+        )
 
 
 if __name__ == "__main__":

@@ -13,6 +13,11 @@
   Why tudui(x) runs forward: nn.Module.__call__ runs the hooks, then forward. So write
   tudui(x), not tudui.forward(x), which skips the hooks.
 
+和视频的不同 / Differences from the video: 之后多一段补充：给 tudui 注册一个 forward hook，看 tudui(x) 和
+tudui.forward(x) 的区别。
+An extra follows the course's code: a forward hook shows the difference between tudui(x) and
+tudui.forward(x).
+
 运行 / Run:   python src/16_nn_module.py
 TensorBoard:  本课不写日志 / this lesson writes no logs.
 """
@@ -25,18 +30,12 @@ from torch import nn
 from tudui.cli import lesson_parser
 from tudui.errors import friendly_errors
 
-INPUT = 1.0  # the course's x = torch.tensor(1.0)
 
-
-class AddOne(nn.Module):
-    """The course's first module (called Tudui in the video): forward adds 1."""
-
+class Tudui(nn.Module):
     def __init__(self):
         super().__init__()  # nn.Module's bookkeeping (parameters, hooks); without it nothing works
-        self.forward_calls = 0
 
     def forward(self, input):
-        self.forward_calls += 1  # counted, so we can see who calls forward
         output = input + 1
         return output
 
@@ -45,14 +44,14 @@ class AddOne(nn.Module):
 def main(argv=None) -> dict:
     lesson_parser(__doc__).parse_args(argv)
 
-    tudui = AddOne()
-    x = torch.tensor(INPUT)
+    # ---- the course (P16)
+    tudui = Tudui()
+    x = torch.tensor(1.0)
     output = tudui(x)
     print(output)  # tensor(2.)
-    print(f"tudui(x) 调用了 forward / called forward {tudui.forward_calls} 次 / time(s)")
 
-    # __call__ = hooks + forward. A hook is a function nn.Module runs around forward; later
-    # lessons (and our per-layer shape table) use them. Calling forward directly skips them.
+    # ---- extra: __call__ = hooks + forward. A hook is a function nn.Module runs around forward;
+    # later lessons (and our per-layer shape table) use them. Calling forward directly skips them.
     hook_calls = []
     tudui.register_forward_hook(lambda module, inputs, out: hook_calls.append(out.item()))
     tudui(x)
@@ -61,9 +60,8 @@ def main(argv=None) -> dict:
     via_forward = len(hook_calls) - via_call
     print(f"hook 运行次数 / hook ran: tudui(x) -> {via_call}, tudui.forward(x) -> {via_forward}")
     print("所以总是写 tudui(x) / so always write tudui(x)")
-
-    return {"output": output, "forward_calls": tudui.forward_calls,
-            "hook_calls_via_call": via_call, "hook_calls_via_forward": via_forward}
+    return {"output": output, "hook_calls_via_call": via_call,
+            "hook_calls_via_forward": via_forward, "hook_outputs": hook_calls}
 
 
 if __name__ == "__main__":

@@ -17,6 +17,11 @@
   conv_output_size() 把它写成函数，后面设计网络时用来算 padding。
   conv_output_size() writes it as a function; later you use it to work out the padding.
 
+和视频的不同 / Differences from the video: 课程的三次卷积之后是补充：左上角手算、dilation=2、用公式
+核对每个输出尺寸。
+Extras follow the course's three convolutions: the top-left value by hand, dilation=2, and every
+output size checked against the formula.
+
 运行 / Run:   python src/17_conv.py
 TensorBoard:  本课不写日志 / this lesson writes no logs.
 """
@@ -28,19 +33,6 @@ import torch.nn.functional as F
 
 from tudui.cli import lesson_parser
 from tudui.errors import friendly_errors
-
-INPUT = [[1, 2, 0, 3, 1],
-         [0, 1, 2, 3, 1],
-         [1, 2, 1, 0, 0],
-         [5, 2, 3, 1, 1],
-         [2, 1, 0, 1, 1]]
-KERNEL = [[1, 2, 1],
-          [0, 1, 0],
-          [2, 1, 0]]
-SETTINGS = {"stride=1": {"stride": 1}, "stride=2": {"stride": 2},
-            "stride=1, padding=1": {"stride": 1, "padding": 1},
-            # not on the slides: dilation=2 spreads the 3x3 kernel over 5x5 (空洞卷积, P18)
-            "stride=1, dilation=2": {"stride": 1, "dilation": 2}}
 
 
 def conv_output_size(size: int, kernel_size: int, stride: int = 1, padding: int = 0,
@@ -62,27 +54,48 @@ def conv_output_size(size: int, kernel_size: int, stride: int = 1, padding: int 
 def main(argv=None) -> dict:
     lesson_parser(__doc__).parse_args(argv)
 
-    input = torch.tensor(INPUT)
-    kernel = torch.tensor(KERNEL)
-    print("input.shape:", input.shape, " kernel.shape:", kernel.shape)
-    # F.conv2d needs [minibatch, in_channels, H, W] and a kernel [out_ch, in_ch, kH, kW].
+    # ---- the course (P17)
+    input = torch.tensor([[1, 2, 0, 3, 1],
+                          [0, 1, 2, 3, 1],
+                          [1, 2, 1, 0, 0],
+                          [5, 2, 3, 1, 1],
+                          [2, 1, 0, 1, 1]])
+
+    kernel = torch.tensor([[1, 2, 1],
+                           [0, 1, 0],
+                           [2, 1, 0]])
+
+    # F.conv2d needs [minibatch, in_channels, H, W] and a kernel [out_ch, in_ch, kH, kW]
     input = torch.reshape(input, (1, 1, 5, 5))
     kernel = torch.reshape(kernel, (1, 1, 3, 3))
-    print("reshape 之后 / after reshape:", input.shape, kernel.shape)
 
+    print(input.shape)
+    print(kernel.shape)
+
+    output = F.conv2d(input, kernel, stride=1)
+    print(output)
+
+    output2 = F.conv2d(input, kernel, stride=2)
+    print(output2)
+
+    output3 = F.conv2d(input, kernel, stride=1, padding=1)
+    print(output3)
+
+    # ---- extras: the top-left value by hand, dilation (空洞卷积, P18's slides), the formula
     by_hand = int((input[0, 0, :3, :3] * kernel[0, 0]).sum())
     print(f"左上角手算 / top-left by hand: {by_hand}")
-
+    output4 = F.conv2d(input, kernel, stride=1, dilation=2)  # the 3x3 kernel spread over 5x5
+    print(output4)
+    settings = {"stride=1": (output, {"stride": 1}), "stride=2": (output2, {"stride": 2}),
+                "stride=1, padding=1": (output3, {"stride": 1, "padding": 1}),
+                "stride=1, dilation=2": (output4, {"stride": 1, "dilation": 2})}
     outputs, sizes = {}, {}
-    for label, setting in SETTINGS.items():
-        output = F.conv2d(input, kernel, **setting)
+    for label, (result, setting) in settings.items():
         predicted = conv_output_size(5, 3, **setting)
-        print(f"\n{label}:\n{output}")
-        print(f"公式 / formula: floor((5 + 2*{setting.get('padding', 0)} - "
+        print(f"{label}: floor((5 + 2*{setting.get('padding', 0)} - "
               f"{setting.get('dilation', 1)}*(3-1) - 1) / {setting['stride']} + 1) = {predicted}")
-        outputs[label] = output[0, 0].tolist()
-        sizes[label] = (predicted, output.shape[-1])
-
+        outputs[label] = result[0, 0].tolist()
+        sizes[label] = (predicted, result.shape[-1])
     return {"by_hand": by_hand, "outputs": outputs, "sizes": sizes}
 
 

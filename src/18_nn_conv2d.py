@@ -14,6 +14,11 @@
   Six channels cannot be shown as a picture (add_images takes 1, 3 or 4 channels), so the
   course reshapes to [-1,3,30,30]: each output becomes two 3-channel "images", 128 per batch.
 
+和视频的不同 / Differences from the video: CIFAR10 来自 tudui.data（见第 14 课）；SummaryWriter 写到
+<--log-dir>/18_nn_conv2d/；--device 选择设备；只打印第一批的形状；--quick 只用前 256 张。
+CIFAR10 comes from tudui.data (see lesson 14); SummaryWriter writes to <--log-dir>/18_nn_conv2d/;
+--device picks the device; only the first batch's shapes are printed; --quick uses 256 pictures.
+
 运行 / Run:   python src/18_nn_conv2d.py            (--quick: the first 256 images only)
 TensorBoard:  tensorboard --logdir logs  ->  IMAGES: "input" (64 per step) and "output"
               (128 per step). 输出里有负数，显示为黑色 / negative outputs show as black.
@@ -22,18 +27,28 @@ TensorBoard:  tensorboard --logdir logs  ->  IMAGES: "input" (64 per step) and "
 from __future__ import annotations
 
 import torch
+import torchvision
 from torch import nn
-from torch.utils.data import DataLoader
+from torch.nn import Conv2d
+from torch.utils.data import DataLoader, Subset
+from torch.utils.tensorboard import SummaryWriter
 
 from tudui.cli import lesson_parser
-from tudui.data import cifar10, cifar10_is_synthetic, synthetic_banner
+from tudui.data import CIFAR10, QUICK_TEST_SIZE, cifar10_is_synthetic, synthetic_banner
 from tudui.device import pick_device
 from tudui.errors import friendly_errors
-from tudui.paths import lesson_name
 from tudui.seeding import seed_everything
-from tudui.tb import make_writer
+from tudui.tb import fresh_log_dir
 
-BATCH_SIZE = 64
+
+class Tudui(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1 = Conv2d(in_channels=3, out_channels=6, kernel_size=3, stride=1, padding=0)
+
+    def forward(self, x):
+        x = self.conv1(x)
+        return x
 
 
 @friendly_errors
@@ -42,31 +57,36 @@ def main(argv=None) -> dict:
     seed_everything(args.seed)  # the kernels start random: the same seed, the same pictures
     device = pick_device(args.device)
 
-    dataset = cifar10(args.data_root, train=False, quick=args.quick)
+    dataset = CIFAR10(args.data_root, train=False, transform=torchvision.transforms.ToTensor(),
+                      download=True)
     if cifar10_is_synthetic(args.data_root):
         print(synthetic_banner("CIFAR-10"))
-    dataloader = DataLoader(dataset, batch_size=BATCH_SIZE)  # num_workers=0: safe on Windows
+    if args.quick:  # ours: the first pictures only
+        dataset = Subset(dataset, range(min(QUICK_TEST_SIZE, len(dataset))))
+    dataloader = DataLoader(dataset, batch_size=64)
 
-    # A layer is itself an nn.Module; the course wraps it in a class Tudui, same thing.
-    conv1 = nn.Conv2d(in_channels=3, out_channels=6, kernel_size=3, stride=1, padding=0).to(device)
-    print(conv1, "weight:", tuple(conv1.weight.shape), "bias:", tuple(conv1.bias.shape))
+    tudui = Tudui().to(device)
+    print(tudui)
 
-    writer = make_writer(lesson_name(__file__), args.log_dir)
+    writer = SummaryWriter(fresh_log_dir(__file__, args.log_dir))  # the video: "../logs"
     shapes = []
-    try:
-        with torch.no_grad():  # nothing is trained here: no need to remember the graph
-            for step, (imgs, _targets) in enumerate(dataloader):
-                output = conv1(imgs.to(device))
-                shapes.append((tuple(imgs.shape), tuple(output.shape)))
-                writer.add_images("input", imgs, step)
-                # [64,6,30,30] -> [128,3,30,30]: 6 channels shown as twice as many 3-channel images
-                writer.add_images("output", torch.reshape(output, (-1, 3, 30, 30)), step)
-    finally:
-        writer.close()
-    print(f"第一批 / first batch: {list(shapes[0][0])} -> {list(shapes[0][1])}")
-    print(f"最后一批 / last batch: {list(shapes[-1][0])} -> {list(shapes[-1][1])}")
-    print(f"{len(shapes)} 步写入 TensorBoard / steps written: {writer.log_dir}")
-    return {"shapes": shapes, "steps": len(shapes), "log_dir": writer.log_dir}
+    step = 0
+    for data in dataloader:
+        imgs, targets = data
+        output = tudui(imgs.to(device))
+        if step == 0:
+            print(imgs.shape)    # torch.Size([64, 3, 32, 32])
+            print(output.shape)  # torch.Size([64, 6, 30, 30])
+        shapes.append((tuple(imgs.shape), tuple(output.shape)))
+        writer.add_images("input", imgs, step)
+        # [64,6,30,30] -> [128,3,30,30]: 6 channels shown as twice as many 3-channel images
+        output = torch.reshape(output, (-1, 3, 30, 30))
+        writer.add_images("output", output, step)
+        step = step + 1
+    writer.close()
+    print(f"{step} 步写入 TensorBoard / steps written: {writer.log_dir}")
+    return {"shapes": shapes, "steps": step, "log_dir": writer.log_dir,
+            "weight_shape": tuple(tudui.conv1.weight.shape)}
 
 
 if __name__ == "__main__":

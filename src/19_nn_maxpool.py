@@ -15,6 +15,11 @@
 - CIFAR-10：[64,3,32,32] 变成 [64,3,10,10]，图片像打了马赛克。
   On CIFAR-10, [64,3,32,32] becomes [64,3,10,10]: the pictures look pixelated (mosaic).
 
+和视频的不同 / Differences from the video: 5x5 的例子把 ceil_mode=True 和 False 都算一遍；CIFAR10 来自
+tudui.data（见第 14 课）；SummaryWriter 写到 <--log-dir>/19_nn_maxpool/；--quick 只用前 256 张。
+The 5x5 example runs both ceil_mode=True and False; CIFAR10 comes from tudui.data (see lesson
+14); SummaryWriter writes to <--log-dir>/19_nn_maxpool/; --quick uses the first 256 pictures.
+
 运行 / Run:   python src/19_nn_maxpool.py           (--quick: the first 256 images only)
 TensorBoard:  tensorboard --logdir logs  ->  IMAGES: "input" and "output" (the mosaic).
 """
@@ -22,23 +27,27 @@ TensorBoard:  tensorboard --logdir logs  ->  IMAGES: "input" and "output" (the m
 from __future__ import annotations
 
 import torch
+import torchvision
 from torch import nn
-from torch.utils.data import DataLoader
+from torch.nn import MaxPool2d
+from torch.utils.data import DataLoader, Subset
+from torch.utils.tensorboard import SummaryWriter
 
 from tudui.cli import lesson_parser
-from tudui.data import cifar10, cifar10_is_synthetic, synthetic_banner
+from tudui.data import CIFAR10, QUICK_TEST_SIZE, cifar10_is_synthetic, synthetic_banner
 from tudui.device import pick_device
 from tudui.errors import friendly_errors
-from tudui.paths import lesson_name
-from tudui.tb import make_writer
+from tudui.tb import fresh_log_dir
 
-INPUT = [[1, 2, 0, 3, 1],
-         [0, 1, 2, 3, 1],
-         [1, 2, 1, 0, 0],
-         [5, 2, 3, 1, 1],
-         [2, 1, 0, 1, 1]]
-KERNEL_SIZE = 3
-BATCH_SIZE = 64
+
+class Tudui(nn.Module):
+    def __init__(self, ceil_mode=False):  # ours: ceil_mode as an argument, to run both
+        super().__init__()
+        self.maxpool1 = MaxPool2d(kernel_size=3, ceil_mode=ceil_mode)
+
+    def forward(self, input):
+        output = self.maxpool1(input)
+        return output
 
 
 @friendly_errors
@@ -47,32 +56,43 @@ def main(argv=None) -> dict:
     device = pick_device(args.device)
 
     # The course writes dtype=torch.float32: older PyTorch had no max pooling for integers.
-    input = torch.reshape(torch.tensor(INPUT, dtype=torch.float32), (-1, 1, 5, 5))
+    input = torch.tensor([[1, 2, 0, 3, 1],
+                          [0, 1, 2, 3, 1],
+                          [1, 2, 1, 0, 0],
+                          [5, 2, 3, 1, 1],
+                          [2, 1, 0, 1, 1]], dtype=torch.float32)
+    input = torch.reshape(input, (-1, 1, 5, 5))
+    print(input.shape)
     small = {}
     for ceil_mode in (True, False):
-        output = nn.MaxPool2d(kernel_size=KERNEL_SIZE, ceil_mode=ceil_mode)(input)
+        tudui = Tudui(ceil_mode)
+        output = tudui(input)
         print(f"ceil_mode={ceil_mode}:\n{output}")
         small[ceil_mode] = output[0, 0].tolist()
 
-    dataset = cifar10(args.data_root, train=False, quick=args.quick)
+    dataset = CIFAR10(args.data_root, train=False, download=True,
+                      transform=torchvision.transforms.ToTensor())
     if cifar10_is_synthetic(args.data_root):
         print(synthetic_banner("CIFAR-10"))
-    dataloader = DataLoader(dataset, batch_size=BATCH_SIZE)
-    maxpool1 = nn.MaxPool2d(kernel_size=KERNEL_SIZE, ceil_mode=False)
+    if args.quick:  # ours: the first pictures only
+        dataset = Subset(dataset, range(min(QUICK_TEST_SIZE, len(dataset))))
+    dataloader = DataLoader(dataset, batch_size=64)
 
-    writer = make_writer(lesson_name(__file__), args.log_dir)
+    tudui = Tudui()  # ceil_mode=False, as the course's CIFAR-10 part
+    writer = SummaryWriter(fresh_log_dir(__file__, args.log_dir))  # the video: "../logs_maxpool"
     shapes = []
-    try:
-        for step, (imgs, _targets) in enumerate(dataloader):
-            output = maxpool1(imgs.to(device))
-            shapes.append((tuple(imgs.shape), tuple(output.shape)))
-            writer.add_images("input", imgs, step)
-            writer.add_images("output", output, step)  # still 3 channels: no reshape needed
-    finally:
-        writer.close()
+    step = 0
+    for data in dataloader:
+        imgs, targets = data
+        writer.add_images("input", imgs, step)
+        output = tudui(imgs.to(device))
+        shapes.append((tuple(imgs.shape), tuple(output.shape)))
+        writer.add_images("output", output, step)  # still 3 channels: no reshape needed
+        step = step + 1
+    writer.close()
     print(f"CIFAR-10: {list(shapes[0][0])} -> {list(shapes[0][1])}, "
-          f"{len(shapes)} 步 / steps -> {writer.log_dir}")
-    return {"small": small, "shapes": shapes, "steps": len(shapes), "log_dir": writer.log_dir}
+          f"{step} 步 / steps -> {writer.log_dir}")
+    return {"small": small, "shapes": shapes, "steps": step, "log_dir": writer.log_dir}
 
 
 if __name__ == "__main__":

@@ -18,6 +18,11 @@
   any batch size works, with 64 times fewer weights.
 - 其他层的一句话介绍（见最后的打印）/ One line on each of the other layer families (printed).
 
+和视频的不同 / Differences from the video: CIFAR10 来自 tudui.data（见第 14 课）；
+之后的补充：不 drop_last 时最后一批为什么接不上、按每张图展平的 nn.Flatten、其他层一览。
+CIFAR10 comes from tudui.data (see lesson 14); extras after the course's loop: why the short
+last batch does not fit, per-image nn.Flatten, the other layer families.
+
 运行 / Run:   python src/21_nn_linear.py            (--quick: the first 200 images = 3*64 + 8)
 TensorBoard:  本课不写日志 / this lesson writes no logs.
 """
@@ -25,11 +30,13 @@ TensorBoard:  本课不写日志 / this lesson writes no logs.
 from __future__ import annotations
 
 import torch
+import torchvision
 from torch import nn
+from torch.nn import Linear
 from torch.utils.data import DataLoader, Subset
 
 from tudui.cli import lesson_parser
-from tudui.data import cifar10, cifar10_is_synthetic, synthetic_banner
+from tudui.data import CIFAR10, cifar10_is_synthetic, synthetic_banner
 from tudui.device import pick_device
 from tudui.errors import friendly_errors
 from tudui.inspect_model import layer_shapes
@@ -37,7 +44,6 @@ from tudui.seeding import seed_everything
 
 BATCH_SIZE = 64
 IMAGE_VALUES = 3 * 32 * 32                 # 3072 numbers in one CIFAR-10 image
-IN_FEATURES = BATCH_SIZE * IMAGE_VALUES    # 196608: the course flattens the whole batch
 OUT_FEATURES = 10
 QUICK_IMAGES = 200  # not a multiple of 64, so --quick shows the short last batch as well
 OTHER_LAYERS = {
@@ -53,37 +59,53 @@ OTHER_LAYERS = {
 }
 
 
+class Tudui(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.linear1 = Linear(196608, 10)  # 196608 = 64*3*32*32: a whole flattened batch
+
+    def forward(self, input):
+        output = self.linear1(input)
+        return output
+
+
 @friendly_errors
 def main(argv=None) -> dict:
     args = lesson_parser(__doc__).parse_args(argv)
     seed_everything(args.seed)
     device = pick_device(args.device)
 
-    dataset = cifar10(args.data_root, train=False, quick=args.quick)
+    dataset = CIFAR10(args.data_root, train=False, transform=torchvision.transforms.ToTensor(),
+                      download=True)
     if cifar10_is_synthetic(args.data_root):
         print(synthetic_banner("CIFAR-10"))
-    if args.quick:
+    if args.quick:  # ours: 200 = 3*64 + 8 pictures, so the short last batch shows as well
         dataset = Subset(dataset, range(min(QUICK_IMAGES, len(dataset))))
     full, leftover = divmod(len(dataset), BATCH_SIZE)
     print(f"{len(dataset)} = {full}*{BATCH_SIZE} + {leftover}: drop_last=True 丢掉最后 {leftover} 张 / "
           f"drops the last {leftover} image(s)")
-    dataloader = DataLoader(dataset, batch_size=BATCH_SIZE, drop_last=True)
 
-    linear1 = nn.Linear(IN_FEATURES, OUT_FEATURES).to(device)  # 1,966,090 parameters
+    dataloader = DataLoader(dataset, batch_size=64, drop_last=True)
+
+    tudui = Tudui().to(device)  # 1,966,090 parameters
     batches = 0
-    with torch.no_grad():
-        for imgs, _targets in dataloader:
-            flat = torch.flatten(imgs.to(device))  # [64,3,32,32] -> [196608]: the batch is gone
-            output = linear1(flat)                 # [10]: ten numbers for 64 images together
-            batches += 1
-    print(f"{batches} 批 / batches: {list(imgs.shape)} -> flatten {list(flat.shape)} -> "
-          f"Linear {list(output.shape)}")
+    for data in dataloader:
+        imgs, targets = data
+        print(imgs.shape)    # torch.Size([64, 3, 32, 32])
+        output = torch.flatten(imgs.to(device))
+        print(output.shape)  # torch.Size([196608]): the batch dimension is gone
+        flat_shape = tuple(output.shape)
+        output = tudui(output)
+        print(output.shape)  # torch.Size([10]): ten numbers for 64 pictures together
+        batches += 1
+    print(f"{batches} 批 / batches")
 
+    # ---- extras
     leftover_error = None
-    if leftover:  # what drop_last=False would have handed to linear1
+    if leftover:  # what drop_last=False would have handed to tudui
         last = torch.stack([dataset[i][0] for i in range(full * BATCH_SIZE, len(dataset))])
         try:
-            linear1(torch.flatten(last.to(device)))
+            tudui(torch.flatten(last.to(device)))
         except RuntimeError as err:
             leftover_error = str(err).splitlines()[0]
         print(f"最后 {leftover} 张展平成 {last.numel()} 个数 / the last {leftover} flatten to "
@@ -99,7 +121,7 @@ def main(argv=None) -> dict:
         leftover_shape = tuple(per_image(last.to(device)).shape)
         print(f"最后一批也可以 / the short last batch works too: {list(last.shape)} -> "
               f"{list(leftover_shape)}")
-    print(f"参数 / parameters: {sum(p.numel() for p in linear1.parameters()):,} vs "
+    print(f"参数 / parameters: {sum(p.numel() for p in tudui.parameters()):,} vs "
           f"{sum(p.numel() for p in per_image.parameters()):,}")
 
     print("\n其他层 / other layer families (torch.nn 文档 / docs):")
@@ -108,7 +130,7 @@ def main(argv=None) -> dict:
 
     return {"dataset_size": len(dataset), "full_batches": full, "leftover": leftover,
             "loader_batches": len(dataloader), "batches": batches,
-            "flat_shape": tuple(flat.shape), "linear_shape": tuple(output.shape),
+            "flat_shape": flat_shape, "linear_shape": tuple(output.shape),
             "leftover_error": leftover_error, "per_image_shapes": per_image_shapes,
             "per_image_leftover_shape": leftover_shape}
 

@@ -16,7 +16,18 @@
   Feed CIFAR-10 images to Tudui, compute the cross-entropy, call backward(): before, every .grad
   is None; after, every parameter has a gradient, which the optimizer (next lesson) uses.
 
-运行 / Run:   python src/23_nn_loss.py              (--quick: 4 images instead of the test set)
+和视频的不同 / Differences from the video: 补充：L1Loss 的默认平均值、交叉熵手算对照；网络部分的 Tudui 从
+tudui.models 导入（第 22 课写的同一个网络），CIFAR10 来自 tudui.data（见第 14 课）；只打印前 3 个
+loss 并显示进度条；batch_size=1 的循环用 1 个线程（更快，见 benchmarks/batch1_threads.py）；
+最后打印每个参数的梯度范数（视频里在调试器里看 grad）。
+Extras: L1Loss's default mean, the cross-entropy by hand; the network part imports Tudui from
+tudui.models (the network lesson 22 wrote), CIFAR10 comes from tudui.data (see lesson 14); only the
+first 3 losses are printed, with a progress bar; the batch-size-1 loop runs on one thread (faster,
+see benchmarks/batch1_threads.py); every parameter's gradient norm is printed at the end (the
+video looks at grad in the debugger).
+
+运行 / Run:   python src/23_nn_loss.py              (--quick: 4 images instead of the test set;
+              the whole test set takes about a minute on a 2-core CPU)
 TensorBoard:  本课不写日志 / this lesson writes no logs.
 """
 
@@ -25,22 +36,21 @@ from __future__ import annotations
 import math
 
 import torch
+import torchvision
 from torch import nn
+from torch.nn import L1Loss
 from torch.utils.data import DataLoader, Subset
 from tqdm.auto import tqdm
 
 from tudui.cli import lesson_parser
-from tudui.data import cifar10, cifar10_is_synthetic, synthetic_banner
+from tudui.data import CIFAR10, cifar10_is_synthetic, synthetic_banner
 from tudui.device import pick_device
 from tudui.errors import friendly_errors
-from tudui.models import Tudui
+from tudui.models import Tudui  # the network lesson 22 wrote (the course's model.py)
 from tudui.seeding import seed_everything
 
-INPUTS, TARGETS = [1, 2, 3], [1, 2, 5]
-LOGITS, TARGET_CLASS = [0.1, 0.2, 0.3], 1
-BATCH_SIZE = 1       # the course feeds one image at a time
 QUICK_IMAGES = 4
-SHOW = 3             # print the outputs of the first few images, as the course does
+SHOW = 3             # print the first few losses, not all 10000
 
 
 @friendly_errors
@@ -49,44 +59,71 @@ def main(argv=None) -> dict:
     seed_everything(args.seed)
     device = pick_device(args.device)
 
-    inputs = torch.reshape(torch.tensor(INPUTS, dtype=torch.float32), (1, 1, 1, 3))
-    targets = torch.reshape(torch.tensor(TARGETS, dtype=torch.float32), (1, 1, 1, 3))
-    l1_sum = nn.L1Loss(reduction="sum")(inputs, targets)   # |0| + |0| + |-2| = 2
-    l1_mean = nn.L1Loss()(inputs, targets)                 # 2 / 3
-    mse = nn.MSELoss()(inputs, targets)                    # (0 + 0 + 2^2) / 3
-    print(f"L1Loss(sum) = {l1_sum}\nL1Loss(mean) = {l1_mean}\nMSELoss = {mse}")
+    # ---- the course: nn_loss.py
+    inputs = torch.tensor([1, 2, 3], dtype=torch.float32)
+    targets = torch.tensor([1, 2, 5], dtype=torch.float32)
 
-    x = torch.reshape(torch.tensor(LOGITS), (1, 3))  # [batch N=1, classes C=3]
-    y = torch.tensor([TARGET_CLASS])
-    cross = nn.CrossEntropyLoss()(x, y)
-    by_hand = -LOGITS[TARGET_CLASS] + math.log(sum(math.exp(v) for v in LOGITS))
-    print(f"CrossEntropyLoss = {cross}\n手算 / by hand: -{LOGITS[TARGET_CLASS]} + "
+    inputs = torch.reshape(inputs, (1, 1, 1, 3))
+    targets = torch.reshape(targets, (1, 1, 1, 3))
+
+    loss = L1Loss(reduction="sum")
+    result = loss(inputs, targets)  # |0| + |0| + |-2| = 2
+
+    loss_mse = nn.MSELoss()
+    result_mse = loss_mse(inputs, targets)  # (0 + 0 + 2^2) / 3
+
+    print(result)
+    print(result_mse)
+
+    x = torch.tensor([0.1, 0.2, 0.3])
+    y = torch.tensor([1])
+    x = torch.reshape(x, (1, 3))  # [batch N=1, classes C=3]
+    loss_cross = nn.CrossEntropyLoss()
+    result_cross = loss_cross(x, y)
+    print(result_cross)
+
+    # ---- extras: L1Loss's default averages; the cross-entropy by hand
+    result_mean = L1Loss()(inputs, targets)  # 2 / 3
+    by_hand = -0.2 + math.log(math.exp(0.1) + math.exp(0.2) + math.exp(0.3))
+    print(f"L1Loss() (mean) = {result_mean}\n手算 / by hand: -0.2 + "
           f"log(exp(0.1)+exp(0.2)+exp(0.3)) = {by_hand:.4f}")
 
-    dataset = cifar10(args.data_root, train=False, quick=args.quick)
+    # ---- the course: nn_loss_network.py
+    dataset = CIFAR10(args.data_root, train=False, transform=torchvision.transforms.ToTensor(),
+                      download=True)
     if cifar10_is_synthetic(args.data_root):
         print(synthetic_banner("CIFAR-10"))
-    if args.quick:
+    if args.quick:  # ours: a few pictures only
         dataset = Subset(dataset, range(min(QUICK_IMAGES, len(dataset))))
-    dataloader = DataLoader(dataset, batch_size=BATCH_SIZE)
-    tudui = Tudui().to(device)
+    dataloader = DataLoader(dataset, batch_size=1)
+
     loss = nn.CrossEntropyLoss()
+    tudui = Tudui().to(device)
     grads_before = [p.grad for p in tudui.parameters()]
-    for i, (imgs, labels) in enumerate(tqdm(dataloader, desc="backward", disable=None)):
-        outputs = tudui(imgs.to(device))
-        result_loss = loss(outputs, labels.to(device))
-        result_loss.backward()  # with no zero_grad, gradients add up image after image
-        if i < SHOW:
-            print(f"outputs={outputs.detach().cpu().numpy().round(3)}, targets={labels.tolist()}, "
-                  f"loss={result_loss.item():.4f}")
+    # Batch size 1: each step is hundreds of tiny operations that a second thread only slows
+    # down (several times over on a busy 2-core CPU: benchmarks/batch1_threads.py).
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        step = 0
+        for data in tqdm(dataloader, desc="backward", disable=None):  # ours: a progress bar
+            imgs, targets = data
+            outputs = tudui(imgs.to(device))
+            result_loss = loss(outputs, targets.to(device))
+            result_loss.backward()  # with no zero_grad, gradients add up image after image
+            if step < SHOW:
+                print(result_loss)
+            step = step + 1
+    finally:
+        torch.set_num_threads(threads)  # as it was: this process may go on with other work
 
     grad_norms = {name: p.grad.norm().item() for name, p in tudui.named_parameters()}
     print("backward() 之前 .grad 全是 None / every .grad before backward() is None:",
           all(g is None for g in grads_before))
     for name, norm in grad_norms.items():
         print(f"  {name:<16} grad norm / 梯度范数 {norm:.4g}")
-    return {"l1_sum": l1_sum.item(), "l1_mean": l1_mean.item(), "mse": mse.item(),
-            "cross_entropy": cross.item(), "cross_entropy_by_hand": by_hand,
+    return {"l1_sum": result.item(), "l1_mean": result_mean.item(), "mse": result_mse.item(),
+            "cross_entropy": result_cross.item(), "cross_entropy_by_hand": by_hand,
             "grads_before": grads_before, "grads": {n: p.grad for n, p in tudui.named_parameters()},
             "grad_norms": grad_norms, "images": len(dataset)}
 

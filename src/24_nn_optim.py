@@ -22,8 +22,17 @@
   With too large a learning rate the loss overflows to nan: the lesson stops and says why
   (--lr changes it). On the generated stand-in the course's lr=0.01 does so after about 7 epochs.
 
+和视频的不同 / Differences from the video: Tudui 从 tudui.models 导入（第 22 课写的同一个网络），CIFAR10 来自
+tudui.data（见第 14 课）；running_loss 加的是 result_loss.item()（见上）；每轮的 running_loss 也写进
+TensorBoard；loss 溢出时停下并说明；batch_size=1 的循环用 1 个线程（更快，见
+benchmarks/batch1_threads.py）；--epochs、--lr 可以改。
+Tudui is imported from tudui.models (the network lesson 22 wrote), CIFAR10 comes from tudui.data
+(see lesson 14); running_loss adds result_loss.item() (see above); each epoch's running_loss also
+goes to TensorBoard; an overflowing loss stops the lesson with an explanation; the batch-size-1
+loop runs on one thread (faster, see benchmarks/batch1_threads.py); --epochs and --lr are flags.
+
 运行 / Run:   python src/24_nn_optim.py             (课程设置 / the course's settings: 10000
-              images x 20 epochs, several minutes on a CPU)
+              images x 20 epochs, about 50 s of CPU per epoch on a 2-core CPU)
               python src/24_nn_optim.py --quick     (100 images x 3 epochs, seconds)
 TensorBoard:  tensorboard --logdir logs  ->  SCALARS: "running_loss" (one point per epoch).
 """
@@ -33,18 +42,19 @@ from __future__ import annotations
 import math
 
 import torch
+import torchvision
 from torch import nn
 from torch.utils.data import DataLoader, Subset
+from torch.utils.tensorboard import SummaryWriter
 from tqdm.auto import tqdm
 
 from tudui.cli import lesson_parser, positive_float, positive_int
-from tudui.data import cifar10, cifar10_is_synthetic, synthetic_banner
+from tudui.data import CIFAR10, cifar10_is_synthetic, synthetic_banner
 from tudui.device import pick_device
 from tudui.errors import friendly_errors
-from tudui.models import Tudui
-from tudui.paths import lesson_name
+from tudui.models import Tudui  # the network lesson 22 wrote (the course's model.py)
 from tudui.seeding import seed_everything
-from tudui.tb import make_writer
+from tudui.tb import fresh_log_dir
 
 LEARNING_RATE = 0.01
 BATCH_SIZE = 1
@@ -71,22 +81,28 @@ def main(argv=None) -> dict:
     seed_everything(args.seed)
     device = pick_device(args.device)
 
-    dataset = cifar10(args.data_root, train=False, quick=args.quick)
+    dataset = CIFAR10(args.data_root, train=False, transform=torchvision.transforms.ToTensor(),
+                      download=True)
     if cifar10_is_synthetic(args.data_root):
         print(synthetic_banner("CIFAR-10"))
-    if args.quick:
+    if args.quick:  # ours: a few pictures only
         dataset = Subset(dataset, range(min(QUICK_IMAGES, len(dataset))))
     dataloader = DataLoader(dataset, batch_size=BATCH_SIZE)  # no shuffle, as in the course
 
-    tudui = Tudui().to(device)
     loss = nn.CrossEntropyLoss()
+    tudui = Tudui().to(device)
     optim = torch.optim.SGD(tudui.parameters(), lr=args.lr)
-    writer = make_writer(lesson_name(__file__), args.log_dir)
+    writer = SummaryWriter(fresh_log_dir(__file__, args.log_dir))  # ours: running_loss per epoch
     running_losses, diverged_at = [], None
+    # Batch size 1: each step is hundreds of tiny operations that a second thread only slows
+    # down (several times over on a busy 2-core CPU: benchmarks/batch1_threads.py).
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
     try:
         for epoch in range(epochs):
             running_loss = 0.0
-            for imgs, targets in tqdm(dataloader, desc=f"epoch {epoch}", leave=False, disable=None):
+            for data in tqdm(dataloader, desc=f"epoch {epoch}", leave=False, disable=None):
+                imgs, targets = data
                 outputs = tudui(imgs.to(device))
                 result_loss = loss(outputs, targets.to(device))
                 optim.zero_grad()
@@ -101,10 +117,10 @@ def main(argv=None) -> dict:
                 print(DIVERGED.format(epoch=epoch, lr=args.lr, smaller=args.lr / 10))
                 break
     finally:
+        torch.set_num_threads(threads)  # as it was: this process may go on with other work
         writer.close()
     return {"running_losses": running_losses, "diverged_at_epoch": diverged_at,
-            "images": len(dataset), "epochs": epochs,
-            "log_dir": writer.log_dir}
+            "images": len(dataset), "epochs": epochs, "log_dir": writer.log_dir}
 
 
 if __name__ == "__main__":

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
+import os
 import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -14,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 from conftest import TEST_CIFAR_TEST, TEST_CIFAR_TRAIN, load_lesson, read_events
 from tudui.data import CIFAR10_CLASSES, QUICK_TEST_SIZE, make_synthetic_cifar10_arrays
@@ -64,13 +69,32 @@ def test_06_without_data_says_to_run_prepare(tmp_path):
 
 # ---------------------------------------------------------------- 08 TensorBoard
 
+@contextlib.contextmanager
+def native_stderr(into: list):
+    """What native code (the profiler's C++ logging) writes to file descriptor 2 meanwhile;
+    pytest's capsys sees only Python's sys.stderr."""
+    with tempfile.TemporaryFile() as tmp:
+        saved = os.dup(2)
+        os.dup2(tmp.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            tmp.seek(0)
+            into.append(tmp.read().decode(errors="replace"))
+
+
 @pytest.fixture(scope="module")
 def tb_run(data_root, tmp_path_factory) -> tuple[Path, dict]:
-    """Lesson 08 run once, --quick, into its own log folder."""
-    logs = tmp_path_factory.mktemp("logs08")
-    result = load_lesson("08_tensorboard").main(["--data-root", str(data_root), "--log-dir",
-                                                 str(logs), "--device", "cpu", "--quick"])
-    return logs, result
+    """Lesson 08 run once, --quick, into its own log folder (a name with a space); its printed
+    output and what native code wrote to stderr go into result["stdout"] and ["native_stderr"]."""
+    logs = tmp_path_factory.mktemp("logs08") / "my logs"
+    out, native = io.StringIO(), []
+    with contextlib.redirect_stdout(out), native_stderr(native):
+        result = load_lesson("08_tensorboard").main(["--data-root", str(data_root), "--log-dir",
+                                                     str(logs), "--device", "cpu", "--quick"])
+    return logs, {**result, "stdout": out.getvalue(), "native_stderr": native[0]}
 
 
 def test_08_writes_every_kind_of_summary(tb_run):
@@ -89,6 +113,13 @@ def test_08_writes_every_kind_of_summary(tb_run):
     assert len(tensors.read_text().splitlines()) == result["embedding_points"]
     trace = json.loads(Path(result["trace"]).read_text())
     assert any("conv" in str(e.get("name", "")) for e in trace["traceEvents"])
+
+
+def test_08_prints_a_quoted_logdir_and_no_profiler_noise(tb_run):
+    logs, result = tb_run
+    assert f'tensorboard --logdir "{logs}"' in result["stdout"]  # the folder has a space
+    assert "USDT" not in result["native_stderr"] and "profiler_start" not in result["native_stderr"]
+    assert "aten::conv2d" in result["stdout"]  # the profiler's table itself is printed
 
 
 def _free_port() -> int:
@@ -156,6 +187,44 @@ def test_10_totensor_and_the_opencv_colour_swap(run_lesson, log_dir):
     assert events["images"] == {"Tensor_img": [0], "PIL | OpenCV BGR | OpenCV fixed": [0]}
 
 
+def _odd_picture(kind: str, path: Path) -> None:
+    """A picture Pillow opens in a mode other than 8-bit RGB (lesson 10's first ant)."""
+    rng = np.random.default_rng(0)
+    rgb = rng.integers(0, 256, (48, 64, 3), dtype=np.uint8)
+    if kind == "cmyk.jpg":
+        Image.fromarray(rgb).convert("CMYK").save(path)
+    elif kind == "16bit.png":
+        Image.fromarray(rng.integers(0, 65536, (48, 64), dtype=np.uint16)).save(path)
+    elif kind == "rgba.png":
+        Image.fromarray(rgb).convert("RGBA").save(path)
+    elif kind == "grey.jpg":
+        Image.fromarray(rgb).convert("L").save(path)
+    elif kind == "palette.gif":
+        Image.fromarray(rgb).convert("P").save(path)
+    elif kind == "animated.gif":
+        frames = [Image.fromarray(np.roll(rgb, i, axis=1)).convert("P") for i in range(3)]
+        frames[0].save(path, save_all=True, append_images=frames[1:], duration=100, loop=0)
+
+
+@pytest.mark.parametrize("kind", ["cmyk.jpg", "16bit.png", "rgba.png", "grey.jpg", "palette.gif",
+                                  "animated.gif"])
+def test_10_pictures_in_other_modes_become_three_channels(own_root, tmp_path, kind):
+    picture = own_root / "train" / "ants_image" / f"0000000000_{kind}"  # sorted first
+    _odd_picture(kind, picture)
+    with Image.open(picture) as img:
+        assert img.mode != "RGB"
+    logs = tmp_path / "logs"
+    result = load_lesson("10_transforms").main(["--data-root", str(own_root), "--log-dir",
+                                                str(logs), "--quick"])
+    assert result["image"] == str(picture) and result["size"] == (64, 48)
+    assert result["tensor_shape"] == (3, 48, 64) and result["tensor"].dtype == torch.float32
+    assert 0 <= result["tensor"].min() and result["tensor"].max() <= 1
+    assert result["cv_tensor"].shape == result["cv_fixed"].shape == (3, 48, 64)
+    assert result["bgr_is_flipped_rgb"]
+    assert read_events(logs / "10_transforms")["images"] == {
+        "Tensor_img": [0], "PIL | OpenCV BGR | OpenCV fixed": [0]}
+
+
 # ---------------------------------------------------------------- 12 useful transforms
 
 def test_12_normalize_arithmetic_resize_compose_randomcrop(run_lesson, log_dir, capsys):
@@ -200,7 +269,7 @@ def test_14_cifar10_with_a_transform(run_lesson, log_dir):
     assert result["class_name"] == CIFAR10_CLASSES[labels[0]]
     expected = torch.from_numpy(images[0]).permute(2, 0, 1).float() / 255
     assert torch.allclose(result["img"], expected)
-    assert result["lengths"][1] == min(QUICK_TEST_SIZE, TEST_CIFAR_TEST)
+    assert result["lengths"] == (TEST_CIFAR_TRAIN, TEST_CIFAR_TEST)  # the whole stand-in
     assert read_events(log_dir / "14_dataset_transform")["images"] == {"test_set": list(range(10))}
 
 

@@ -101,6 +101,17 @@ def picture_names(folder: str | os.PathLike, suffixes=IMAGE_SUFFIXES) -> list[st
                   if not name.startswith(".") and Path(name).suffix.lower() in suffixes)
 
 
+def checked_pictures(folder: str | os.PathLike, names: list[str]) -> list[str]:
+    """``names`` (the course's ``os.listdir(folder)``) as ``picture_names`` keeps them, each
+    picture opened once through ``open_picture``: a damaged (or unusable) picture is a clear
+    error here, before the lesson's own ``Image.open`` meets it."""
+    kept = sorted(name for name in names
+                  if not name.startswith(".") and Path(name).suffix.lower() in IMAGE_SUFFIXES)
+    for name in kept:
+        open_picture(Path(folder) / name).close()
+    return kept
+
+
 def image_files(folder: Path) -> list[Path]:
     """The pictures in ``folder`` as paths, sorted by name (hidden files skipped)."""
     return [Path(folder) / name for name in picture_names(folder)]
@@ -128,6 +139,18 @@ def check_pairs(image_dir: str | os.PathLike, images: list[str], label_dir: str 
         f"{image_dir} 的图片和 {label_dir} 的标签文件对不上（{problem}）。请删除多出来的文件，"
         f"或者删除文件夹 {split} 后运行 `{fix}` 重新生成。",
     )
+
+
+def checked_pairs(image_dir: str | os.PathLike, images: list[str], label_dir: str | os.PathLike,
+                  labels: list[str]) -> tuple[list[str], list[str]]:
+    """P7's two listings (``os.listdir`` of the image and the label folder): the pictures as
+    ``checked_pictures`` keeps them, the ``.txt`` label files sorted, paired by name
+    (``check_pairs``)."""
+    images = checked_pictures(image_dir, images)
+    labels = sorted(name for name in labels
+                    if not name.startswith(".") and name.lower().endswith(".txt"))
+    check_pairs(image_dir, images, label_dir, labels)
+    return images, labels
 
 
 # Pictures above this many pixels are refused from their header, before decoding: 50 million
@@ -557,7 +580,7 @@ def write_synthetic_hymenoptera(root: str | os.PathLike, quick: bool = True, see
     return Path(root) / HYMENOPTERA_DIR
 
 
-__all__ = ["CLASSES", "DownloadFailed", "ERROR_IMAGE", "check_pairs", "HYMENOPTERA_ARCHIVE", "HYMENOPTERA_DIR",
+__all__ = ["CLASSES", "DownloadFailed", "ERROR_IMAGE", "check_pairs", "checked_pairs", "checked_pictures", "HYMENOPTERA_ARCHIVE", "HYMENOPTERA_DIR",
            "HYMENOPTERA_URL", "QUICK_COUNTS", "REAL_COUNTS", "SPLITS", "course_dir",
            "derive_course_layout", "ensure_synthetic_hymenoptera", "hymenoptera_dir",
            "image_files", "open_picture", "picture_names", "prepare_real_hymenoptera",

@@ -1,4 +1,12 @@
-"""The course's CIFAR-10 model ``Tudui`` (P22), defined once and used by every later lesson."""
+"""The course's model module (its ``model.py``): ``Tudui``, the CIFAR-10 network of P22.
+
+Lessons 27-32 import it as the course's train.py does (``from model import *``). It is written as
+the course's model.py writes it, with ``self.model = nn.Sequential(...)``, so its state_dict keys
+are ``model.0.weight``, ``model.0.bias``, ... and a state_dict saved by the course's own code loads
+into it unchanged. Lesson 22 writes the same network with ``self.model1`` (as the video does in
+P22); the layers and the 145,578 parameters are the same. As in the course there is no activation
+between the layers; lesson 35 shows what adding ReLU and friends gains.
+"""
 
 from __future__ import annotations
 
@@ -6,30 +14,25 @@ import torch
 from torch import nn
 
 
+# 搭建神经网络 / the network
 class Tudui(nn.Module):
-    """Conv(3→32,5) Pool Conv(32→32,5) Pool Conv(32→64,5) Pool Flatten Linear(1024→64) Linear(64→10).
-
-    Written as in the course (P22, ``self.model1 = Sequential(...)``), so state_dict keys are
-    ``model1.0.weight``, ``model1.0.bias``, ... and 145,578 parameters. As in the course there is
-    no activation between layers; lesson 35 shows what adding ReLU and friends gains.
-    """
-
-    def __init__(self, num_classes: int = 10):
+    def __init__(self):
         super().__init__()
-        self.model1 = nn.Sequential(
-            nn.Conv2d(3, 32, 5, padding=2),
+        self.model = nn.Sequential(
+            nn.Conv2d(3, 32, 5, 1, 2),
             nn.MaxPool2d(2),
-            nn.Conv2d(32, 32, 5, padding=2),
+            nn.Conv2d(32, 32, 5, 1, 2),
             nn.MaxPool2d(2),
-            nn.Conv2d(32, 64, 5, padding=2),
+            nn.Conv2d(32, 64, 5, 1, 2),
             nn.MaxPool2d(2),
             nn.Flatten(),
             nn.Linear(64 * 4 * 4, 64),
-            nn.Linear(64, num_classes),
+            nn.Linear(64, 10),
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.model1(x)
+        x = self.model(x)
+        return x
 
 
 def count_parameters(model: nn.Module) -> int:

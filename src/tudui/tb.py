@@ -1,4 +1,4 @@
-"""TensorBoard: one SummaryWriter factory writing under ``logs/<lesson>/``."""
+"""TensorBoard: where a lesson's SummaryWriter writes, ``<log-dir>/<lesson>/``, started clean."""
 
 from __future__ import annotations
 
@@ -10,19 +10,24 @@ from torch.utils.tensorboard import SummaryWriter
 from tudui.paths import lesson_log_dir
 
 
-def make_writer(lesson: str, log_dir: str | os.PathLike | None = None, run: str | None = None,
-                fresh: bool = True) -> SummaryWriter:
-    """A SummaryWriter for ``<log_dir>/<lesson>[/<run>]``.
+def fresh_log_dir(lesson: str | os.PathLike, log_dir: str | os.PathLike | None = None,
+                  run: str | None = None) -> str:
+    """``<log_dir>/<lesson>[/<run>]`` for ``SummaryWriter(...)``: created, old event files removed.
 
-    ``fresh=True`` removes that folder's old event files first: a lesson run twice would
-    otherwise draw two overlapping curves, the most common TensorBoard confusion in the course.
-    Pass ``fresh=False`` to continue a run (``--resume``).
+    ``lesson`` is a lesson's name or its ``__file__``. The course writes ``SummaryWriter("logs")``;
+    a lesson run twice into the same folder would draw two overlapping curves, the most common
+    TensorBoard confusion in the course, so the previous run's event files go first.
     """
-    folder = lesson_log_dir(lesson, log_dir)
+    folder = lesson_log_dir(Path(lesson).stem, log_dir)
     if run:
         folder = folder / run
         folder.mkdir(parents=True, exist_ok=True)
-    if fresh:
-        for old in Path(folder).glob("events.out.tfevents.*"):
-            old.unlink()
-    return SummaryWriter(log_dir=str(folder))
+    for old in folder.glob("events.out.tfevents.*"):
+        old.unlink()
+    return str(folder)
+
+
+def make_writer(lesson: str, log_dir: str | os.PathLike | None = None,
+                run: str | None = None) -> SummaryWriter:
+    """``SummaryWriter(fresh_log_dir(lesson, log_dir, run))``."""
+    return SummaryWriter(log_dir=fresh_log_dir(lesson, log_dir, run))
