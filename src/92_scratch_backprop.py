@@ -49,7 +49,7 @@ QUICK_BATCH_SIZE = 16   # --quick: a smaller batch, the same comparison
 def autograd_gradients(model: Tudui, images, targets) -> tuple[float, list, dict]:
     """PyTorch's side: loss, dL/d(each layer's output) (kept with retain_grad) and parameter grads."""
     outputs, x = [], images
-    for layer in model.model1:
+    for layer in model.model:
         x = layer(x)
         x.retain_grad()              # keep the gradient of this intermediate result too
         outputs.append(x)

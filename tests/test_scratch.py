@@ -305,12 +305,12 @@ def test_scratch_tudui_state_dict_round_trips_and_rejects_other_models():
     ours.load_state_dict(reference.state_dict())
     reference.load_state_dict(ours.state_dict())      # and back into the nn.Module
     exported = ours.state_dict()
-    exported["model1.0.weight"] += 1                   # a copy: the model does not move
-    assert not torch.equal(exported["model1.0.weight"], ours.params["model1.0.weight"])
-    with pytest.raises(KeyError, match="model1.9"):
-        ours.load_state_dict({**reference.state_dict(), "model1.9.weight": torch.zeros(1)})
-    with pytest.raises(ValueError, match="model1.8.weight"):
-        ours.load_state_dict({**reference.state_dict(), "model1.8.weight": torch.zeros(5, 64)})
+    exported["model.0.weight"] += 1                   # a copy: the model does not move
+    assert not torch.equal(exported["model.0.weight"], ours.params["model.0.weight"])
+    with pytest.raises(KeyError, match="model.9"):
+        ours.load_state_dict({**reference.state_dict(), "model.9.weight": torch.zeros(1)})
+    with pytest.raises(ValueError, match="model.8.weight"):
+        ours.load_state_dict({**reference.state_dict(), "model.8.weight": torch.zeros(5, 64)})
 
 
 @pytest.mark.parametrize("dtype, tolerance", [(torch.float64, FLOAT64),
@@ -381,11 +381,11 @@ def test_91_prints_the_course_values_beside_pytorch(run_lesson, capsys):
 
 def test_92_hand_written_gradients_equal_autograd_layer_by_layer(run_lesson, capsys):
     result = run_lesson("92_scratch_backprop", "--float64")
-    assert [row["layer"] for row in result["layers"]] == [f"model1.{i}" for i in range(8, -1, -1)]
+    assert [row["layer"] for row in result["layers"]] == [f"model.{i}" for i in range(8, -1, -1)]
     assert result["max_diff"] < 1e-12
     assert result["loss"] == pytest.approx(result["torch_loss"], abs=1e-12)
     assert 2.0 < result["loss"] < 2.6           # about log(10) for a fresh model
-    assert "model1.0" in capsys.readouterr().out
+    assert "model.0" in capsys.readouterr().out
 
 
 def test_93_scratch_training_follows_27_train_step_for_step(run_lesson, log_dir):

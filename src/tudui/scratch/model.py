@@ -1,6 +1,6 @@
 """The course's CIFAR-10 model ``Tudui`` (P22) built only from the scratch blocks.
 
-Same layers, same state_dict keys (``model1.0.weight`` ... ``model1.8.bias``) and, from the same
+Same layers, same state_dict keys (``model.0.weight`` ... ``model.8.bias``) and, from the same
 seed, the same initial weights as ``tudui.models.Tudui``, so the two can be compared number for
 number. ``forward`` remembers each layer's input; ``backward`` walks the layers in reverse and
 applies the chain rule: each layer turns dL/d(its output) into dL/d(its input), and the layers
@@ -17,17 +17,17 @@ from tudui.scratch.conv import conv2d, conv2d_backward
 from tudui.scratch.linear import flatten, flatten_backward, linear, linear_backward
 from tudui.scratch.pool import max_pool2d, max_pool2d_backward
 
-# (kind, state_dict prefix, weight shape): index i of model1 in the nn.Module version.
+# (kind, state_dict prefix, weight shape): index i of model in the nn.Module version.
 LAYERS = [
-    ("conv", "model1.0", (32, 3, 5, 5)),
-    ("pool", "model1.1", None),
-    ("conv", "model1.2", (32, 32, 5, 5)),
-    ("pool", "model1.3", None),
-    ("conv", "model1.4", (64, 32, 5, 5)),
-    ("pool", "model1.5", None),
-    ("flatten", "model1.6", None),
-    ("linear", "model1.7", (64, 64 * 4 * 4)),
-    ("linear", "model1.8", (10, 64)),
+    ("conv", "model.0", (32, 3, 5, 5)),
+    ("pool", "model.1", None),
+    ("conv", "model.2", (32, 32, 5, 5)),
+    ("pool", "model.3", None),
+    ("conv", "model.4", (64, 32, 5, 5)),
+    ("pool", "model.5", None),
+    ("flatten", "model.6", None),
+    ("linear", "model.7", (64, 64 * 4 * 4)),
+    ("linear", "model.8", (10, 64)),
 ]
 PADDING, POOL = 2, 2
 
