@@ -9,12 +9,19 @@
   model.train() / model.eval(), and torch.no_grad() while testing (no gradients needed).
 - 正确率：outputs.argmax(1) == targets 再求和（P28）。
   Accuracy: (outputs.argmax(1) == targets).sum() (P28).
-- 每轮保存 state_dict 检查点（先写临时文件再改名），--resume 从最后一个完整的检查点继续。
-  A state_dict checkpoint each epoch (temporary name, then rename); --resume continues.
-- 与课程相同的数学（fp32），但更快：整批张量代替逐张 PIL 转换，channels_last 内存布局；
-  --bf16 用 bf16 自动混合精度，更快，数字略有不同。
+- 每轮保存 tudui_<i>.pth：torch.save(tudui.state_dict(), ...)（课程用的是方式1 torch.save(tudui)，
+  我们用方式2，这样 torch.load(..., weights_only=True) 就能安全加载）。
+  tudui_<i>.pth each epoch, a plain state_dict (save method 2; the course's train.py pickles the
+  whole model, method 1, which torch >= 2.6 no longer loads by default).
+- 课程之外 / extras: --resume 从最后一个完整的轮次继续（resume.pt 保存优化器、步数等）；
+  同一个文件夹同时只能有一个训练；每轮之后打印预计剩余时间。
+  --resume continues after the last complete epoch (resume.pt holds the optimizer, steps, ...);
+  one run per folder at a time; the time left after each epoch.
+- 与课程相同的数学（fp32），但更快：整批张量代替逐张 PIL 转换，channels_last 内存布局。
+  --bf16 只在有原生 bf16 的硬件上使用（否则说明原因并用 fp32）。
   The course's mathematics (fp32), only faster: whole-batch tensors instead of one PIL image at
-  a time, channels-last memory; --bf16 uses bf16 autocast (faster, slightly different numbers).
+  a time, channels-last memory. --bf16: bf16 autocast where the hardware has native bf16 (else
+  it says so and trains in fp32).
 
 运行 / Run:   python src/27_train.py                 (课程设置 / course settings: 10 epochs)
               python src/27_train.py --quick         (几秒 / seconds, on a small part of the data)
@@ -27,20 +34,20 @@ from __future__ import annotations
 
 import torch
 from torch import nn
+from torch.utils.tensorboard import SummaryWriter
 
 from tudui import engine
 from tudui.cli import lesson_parser, positive_float, positive_int
-from tudui.data import cifar10, cifar10_is_synthetic, synthetic_banner
-from tudui.device import describe, pick_device
-from tudui.errors import CourseError, friendly_errors
+from tudui.data import cifar10
+from tudui.device import autocast, bf16_or_fp32, describe, pick_device
+from tudui.errors import friendly_errors
 from tudui.models import Tudui
 from tudui.paths import lesson_log_dir, lesson_name
 from tudui.seeding import seed_everything
-from tudui.tb import make_writer
 
 EPOCHS = 10          # 训练的轮数 / the course's number of epochs
 BATCH_SIZE = 64
-LEARNING_RATE = 1e-2  # 1e-2 = 0.01
+LEARNING_RATE = 1e-2  # 1e-2 = 1 x (10)^(-2) = 1/100 = 0.01
 LOG_EVERY = 100      # 每 100 次训练打印一次 loss / print and log train_loss every 100 steps
 # --quick: batch 32, lr 0.05, 20 epochs on 512 pictures (see engine.QUICK_*: with lr 0.01 the
 # loss would not leave 2.30 within a quick run). Without --quick everything is the course's.
@@ -48,7 +55,7 @@ QUICK_EPOCHS, QUICK_BATCH_SIZE, QUICK_LEARNING_RATE = (
     engine.QUICK_EPOCHS, engine.QUICK_BATCH_SIZE, engine.QUICK_LEARNING_RATE)
 
 
-def build_parser():
+def parse_args(argv):
     parser = lesson_parser(__doc__)
     parser.add_argument("--epochs", type=positive_int, default=None,
                         help=f"训练轮数 / epochs (default {EPOCHS}; --quick: {QUICK_EPOCHS})")
@@ -61,133 +68,107 @@ def build_parser():
     parser.add_argument("--resume", action="store_true",
                         help="从最后一个完整的检查点继续 / continue from the last complete checkpoint")
     parser.add_argument("--bf16", action="store_true",
-                        help="bf16 自动混合精度 (GPU: bf16/fp16) / mixed precision, faster")
+                        help="bf16 自动混合精度，仅在有原生 bf16 的硬件上 / bf16 autocast where native")
     parser.add_argument("--slow-loader", action="store_true",
                         help="用课程的 DataLoader + 逐张 ToTensor / the course's per-image DataLoader")
-    return parser
-
-
-def check_same_settings(checkpoint, saved: dict | None, current: dict) -> None:
-    """--resume with other flags than the interrupted run would mix two different runs."""
-    if not saved:
-        return
-    changed = {k: (saved[k], current[k]) for k in current if k in saved and saved[k] != current[k]}
-    if changed:
-        listed = ", ".join(f"{k}: {old} -> {new}" for k, (old, new) in changed.items())
-        raise CourseError(
-            f"--resume: {checkpoint} was trained with other settings ({listed}). Resume with the "
-            "same flags as the interrupted run, or start a new run without --resume.",
-            f"--resume：{checkpoint} 的训练设置不同（{listed}）。请用与中断那次相同的参数继续，"
-            "或者去掉 --resume 重新训练。")
+    args = parser.parse_args(argv)
+    # the flags when given, else --quick's recipe, else the course's settings
+    args.epochs, args.batch_size, args.lr = engine.training_settings(
+        args, EPOCHS, BATCH_SIZE, LEARNING_RATE)
+    return args
 
 
 @friendly_errors
 def main(argv=None) -> dict:
-    args = build_parser().parse_args(argv)
-    # the flags when given, else --quick's recipe, else the course's settings
-    epochs, batch_size, lr = engine.training_settings(args, EPOCHS, BATCH_SIZE, LEARNING_RATE)
+    args = parse_args(argv)
     device = pick_device(args.device)
     print(describe(device))
-    lesson = lesson_name(__file__)
-    out_dir = lesson_log_dir(lesson, args.log_dir)
+    amp_dtype = bf16_or_fp32(device) if args.bf16 else None  # --bf16 (not in the video)
+    # extras: one run per folder, --resume, the time left, the stand-in notice (engine.TrainingRun)
+    run = engine.TrainingRun(lesson_log_dir(lesson_name(__file__), args.log_dir), args, device,
+                             log_every=LOG_EVERY)
 
-    # 准备数据集 / the data sets, with ToTensor only (the engine turns them into whole batches)
+    # 准备数据集 (cifar10 checks the files first, then calls torchvision.datasets.CIFAR10)
     train_data = cifar10(args.data_root, train=True, quick=args.quick)
     test_data = cifar10(args.data_root, train=False, quick=args.quick)
-    if cifar10_is_synthetic(args.data_root):
-        print(synthetic_banner("CIFAR-10"))
-    print(f"训练数据集的长度为：{len(train_data)}")
-    print(f"测试数据集的长度为：{len(test_data)}")
+    # length 长度
+    train_data_size = len(train_data)
+    test_data_size = len(test_data)
+    print(f"训练数据集的长度为：{train_data_size}")
+    print(f"测试数据集的长度为：{test_data_size}")
 
-    # The seed comes first, so the same --seed gives the same starting weights every time.
-    seed_everything(args.seed)
-    tudui = engine.prepare_model(Tudui(), device)         # 创建网络模型
-    loss_fn = nn.CrossEntropyLoss().to(device)              # 损失函数
-    optimizer = torch.optim.SGD(tudui.parameters(), lr=lr)  # 优化器
-    fast = not args.slow_loader
-    train_loader = engine.make_loader(train_data, batch_size, shuffle=args.shuffle,
-                                      seed=args.seed, device=device, fast=fast)
-    test_loader = engine.make_loader(test_data, batch_size, device=device, fast=fast)
-    amp_dtype = engine.amp_dtype_for(device) if args.bf16 else None
-    scaler = torch.amp.GradScaler(device.type) if amp_dtype == torch.float16 else None
+    # 利用 DataLoader 来加载数据集. The course: DataLoader(train_data, batch_size=64). Ours gives
+    # the same batches, bit for bit, cut from one tensor instead of one PIL picture at a time.
+    train_dataloader = run.dataloader(train_data, shuffle=args.shuffle)
+    test_dataloader = run.dataloader(test_data)
 
-    # Saved in every checkpoint: --resume must go on with the run's own settings.
-    settings = {"quick": args.quick, "batch_size": batch_size, "lr": lr, "shuffle": args.shuffle,
-                "seed": args.seed}
-    start_epoch, step_losses, history, checkpoint = 0, [], [], None
-    if args.resume:
-        checkpoint = engine.last_epoch_checkpoint(out_dir)
-        if checkpoint is None:
-            raise CourseError(f"--resume: no checkpoint in {out_dir} yet. Run without --resume "
-                              "first.", f"--resume：{out_dir} 里还没有检查点，请先不加 --resume 训练。")
-        state = engine.load_checkpoint(checkpoint, tudui, optimizer, map_location=device)
-        if not isinstance(state.get("epoch"), int):
-            raise CourseError(
-                f"--resume: {checkpoint} holds weights but no epoch number, so it was not written "
-                "by this lesson. Start a new run without --resume.",
-                f"--resume：{checkpoint} 只有权重、没有轮数，不是本课保存的检查点。请去掉 --resume 重新训练。")
-        check_same_settings(checkpoint, state.get("settings"), settings)
-        start_epoch = state["epoch"]
-        step_losses, history = list(state.get("step_losses", [])), list(state.get("history", []))
-        print(f"从 {checkpoint.name} 继续 / resuming after epoch {start_epoch}")
-        if start_epoch >= epochs:
-            print(f"已经训练了 {start_epoch} 轮，无需继续；要多训练几轮请加 --epochs N（N > {start_epoch}）。"
-                  f"\n{start_epoch} epochs are already done, nothing to train; pass --epochs N "
-                  f"with N > {start_epoch} to train further.")
-    else:
-        removed = engine.remove_epoch_checkpoints(out_dir)
-        if removed:
-            print(f"新的一轮训练：删除了上次的 {removed} 个检查点 / a new run: removed the previous "
-                  f"run's {removed} checkpoint(s) from {out_dir}")
-    # Always a fresh event file. On --resume the checkpoint's history is written into it again:
-    # the interrupted epoch's points would otherwise be drawn twice once it is trained again.
-    writer = make_writer(lesson, args.log_dir)
-    for step in range(LOG_EVERY, len(step_losses) + 1, LOG_EVERY):
-        writer.add_scalar("train_loss", step_losses[step - 1], step)
-    for past in history:
-        writer.add_scalar("test_loss", past["test_loss"], past["epoch"])
-        writer.add_scalar("test_accuracy", past["test_accuracy"], past["epoch"])
+    # 创建网络模型
+    seed_everything(args.seed)  # the same --seed, the same starting weights (not in the video)
+    tudui = Tudui()
+    tudui = tudui.to(device, memory_format=torch.channels_last)  # speed: NHWC, like the batches
+    # 损失函数
+    loss_fn = nn.CrossEntropyLoss()
+    # 优化器
+    learning_rate = args.lr  # 1e-2 (--lr and --quick change it)
+    optimizer = torch.optim.SGD(tudui.parameters(), lr=learning_rate)
 
-    def log_step(step: int, loss: float) -> None:
-        print(f"训练次数：{step}, Loss: {loss:.4f}")
-        writer.add_scalar("train_loss", loss, step)
+    # 设置训练网络的一些参数
+    total_train_step = 0  # 记录训练的次数
+    total_test_step = 0   # 记录测试的次数
+    epoch = args.epochs   # 训练的轮数: 10 (--epochs and --quick change it)
+    # 添加tensorboard
+    writer = SummaryWriter(str(run.folder))
+    # extra: a new run removes the old checkpoints; --resume goes on after the last complete epoch
+    total_train_step, total_test_step = run.start(tudui, optimizer, writer, train_dataloader)
 
-    try:
-        for i in range(start_epoch, epochs):
-            print(f"-------第 {i + 1} 轮训练开始-------")
-            if hasattr(train_loader, "set_epoch"):
-                train_loader.set_epoch(i)
-            # 训练步骤开始: model.train(), forward, loss, zero_grad, backward, step
-            train = engine.train_one_epoch(tudui, train_loader, loss_fn, optimizer, device,
-                                           on_step=log_step, start_step=len(step_losses),
-                                           log_every=LOG_EVERY, amp_dtype=amp_dtype,
-                                           scaler=scaler, desc=f"epoch {i + 1}")
-            step_losses += train["step_losses"]
-            # 测试步骤开始: model.eval() and torch.no_grad()
-            test = engine.evaluate(tudui, test_loader, loss_fn, device, amp_dtype=amp_dtype)
-            print(f"整体测试集上的Loss：{test['loss_sum']:.4f}")
-            print(f"整体测试集上的正确率：{test['accuracy']:.4f}")
-            writer.add_scalar("test_loss", test["loss_sum"], i + 1)
-            writer.add_scalar("test_accuracy", test["accuracy"], i + 1)
-            history.append({"epoch": i + 1, "train_loss": train["loss"],
-                            "test_loss": test["loss_sum"], "test_accuracy": test["accuracy"],
-                            "seconds": train["seconds"],
-                            "images_per_second": train["images_per_second"]})
-            checkpoint = engine.save_checkpoint(
-                engine.epoch_checkpoint_path(out_dir, i), tudui, optimizer, epoch=i + 1,
-                step_losses=step_losses, history=history, seed=args.seed, settings=settings)
-            print(f"模型已保存 / saved {checkpoint}  ({train['seconds']:.1f} s, "
-                  f"{train['images_per_second']:.0f} images/s)")
-    finally:
-        writer.close()
+    for i in range(run.epochs_done, epoch):
+        print(f"-------第 {i + 1} 轮训练开始-------")
+        # 训练步骤开始
+        tudui.train()
+        for data in train_dataloader:
+            imgs, targets = data
+            with autocast(device, amp_dtype):  # --bf16 only (not in the video)
+                outputs = tudui(imgs)
+                loss = loss_fn(outputs, targets)
+            # 优化器优化模型
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            run.step_losses.append(loss.detach())  # every step's loss, for --resume (extra)
+            total_train_step = total_train_step + 1
+            if total_train_step % LOG_EVERY == 0:
+                print(f"训练次数：{total_train_step}, Loss: {loss.item()}")
+                writer.add_scalar("train_loss", loss.item(), total_train_step)
 
-    return {"step_losses": step_losses, "history": history,
-            "test_accuracy": history[-1]["test_accuracy"] if history else None,
-            "test_loss": history[-1]["test_loss"] if history else None,
-            "checkpoint": str(checkpoint) if checkpoint else None, "epochs": epochs,
-            "batch_size": batch_size, "lr": lr,
-            "device": str(device), "log_dir": str(out_dir),
-            "train_size": len(train_data), "test_size": len(test_data)}
+        # 测试步骤开始
+        tudui.eval()
+        total_test_loss = 0
+        total_accuracy = 0
+        with torch.no_grad():
+            for data in test_dataloader:
+                imgs, targets = data
+                with autocast(device, amp_dtype):
+                    outputs = tudui(imgs)
+                    loss = loss_fn(outputs, targets)
+                total_test_loss = total_test_loss + loss.item()
+                accuracy = (outputs.argmax(1) == targets).sum()
+                total_accuracy = total_accuracy + accuracy
+        test_accuracy = total_accuracy.item() / test_data_size  # a number, not tensor(0.5312)
+        print(f"整体测试集上的Loss: {total_test_loss}")
+        print(f"整体测试集上的正确率: {test_accuracy}")
+        writer.add_scalar("test_loss", total_test_loss, total_test_step)
+        writer.add_scalar("test_accuracy", test_accuracy, total_test_step)
+        total_test_step = total_test_step + 1
+
+        # The course saves the whole model (method 1: torch.save(tudui, ...)), which torch >= 2.6
+        # refuses to load by default; the state_dict (method 2) loads with weights_only=True.
+        with run.atomic_file(f"tudui_{i}.pth") as f:  # complete, or not there at all
+            torch.save(tudui.state_dict(), f)
+        print(f"模型已保存 / saved {run.checkpoint}")
+        run.end_epoch(optimizer, total_test_loss, test_accuracy)  # resume.pt, time left (extra)
+
+    writer.close()
+    return run.finish(train_size=train_data_size, test_size=test_data_size)
 
 
 if __name__ == "__main__":

@@ -3,20 +3,23 @@
 视频 / Video: https://www.bilibili.com/video/BV1hE411t7RN?p=30 (P30-P31)
 
 你将学到 / What you learn:
-- 方式一 --way cuda：对 网络模型、损失函数、每批数据（imgs, targets）调用 .cuda()，
-  并用 if torch.cuda.is_available() 保护，没有 GPU 的电脑也能运行。
-  Way 1: call .cuda() on the model, the loss function and every batch, guarded by
-  torch.cuda.is_available() so the script still runs without a GPU.
-- 方式二 --way to（推荐）：device = torch.device(...)，再 .to(device)；--device auto 依次选
-  cuda、mps、cpu。  Way 2 (recommended): .to(device); --device auto picks cuda, mps, then cpu.
-- 每轮用时打印并写入 TensorBoard，可以比较 CPU 和 GPU。
-  Seconds per epoch, printed and logged, to compare the CPU with a GPU.
+- 方式一 --way cuda（P30，课程的 train_gpu_1.py）：对 网络模型、损失函数、每批数据（imgs, targets）
+  调用 .cuda()，并用 if torch.cuda.is_available() 保护，没有 GPU 的电脑也能运行。
+  Way 1 (P30, the course's train_gpu_1.py): .cuda() on the model, the loss function and every
+  batch, guarded by torch.cuda.is_available() so the script still runs without a GPU.
+- 方式二 --way to（P31，train_gpu_2.py，推荐）：device = torch.device(...)，再对 网络模型、损失函数、
+  imgs、targets 调用 .to(device)；--device auto 依次选 cuda、mps、cpu。
+  Way 2 (P31, train_gpu_2.py, recommended): device = torch.device(...), then .to(device) on the
+  model, the loss function, imgs and targets; --device auto picks cuda, mps, then cpu.
+- 每轮用时打印并写入 TensorBoard，可以比较 CPU 和 GPU；每轮保存 tudui_<i>.pth（state_dict）。
+  Seconds per epoch, printed and logged, to compare the CPU with a GPU; tudui_<i>.pth (a
+  state_dict) saved after each epoch, as in 27_train.py.
 
 运行 / Run:   python src/30_train_gpu.py                (--way to, --device auto, 10 epochs)
               python src/30_train_gpu.py --way cuda     (the course's .cuda() way)
               python src/30_train_gpu.py --quick        (seconds)
 TensorBoard:  logs/30_train_gpu: epoch_seconds, test_loss, test_accuracy (per epoch), train_loss
-              (every 100 steps).
+              (every 100 steps).  检查点 / checkpoints: logs/30_train_gpu/tudui_<i>.pth
 """
 
 from __future__ import annotations
@@ -25,16 +28,16 @@ import time
 
 import torch
 from torch import nn
+from torch.utils.tensorboard import SummaryWriter
 
 from tudui import engine
 from tudui.cli import lesson_parser, positive_float, positive_int
-from tudui.data import cifar10, cifar10_is_synthetic, synthetic_banner
+from tudui.data import cifar10
 from tudui.device import describe, pick_device
 from tudui.errors import friendly_errors
 from tudui.models import Tudui
 from tudui.paths import lesson_log_dir, lesson_name
 from tudui.seeding import seed_everything
-from tudui.tb import make_writer
 
 EPOCHS = 10
 BATCH_SIZE = 64
@@ -46,25 +49,7 @@ QUICK_EPOCHS, QUICK_BATCH_SIZE, QUICK_LEARNING_RATE = (
     engine.QUICK_EPOCHS, engine.QUICK_BATCH_SIZE, engine.QUICK_LEARNING_RATE)
 
 
-def epoch_way_cuda(tudui, loader, loss_fn, optimizer, step: int, log) -> tuple[int, float]:
-    """One epoch written as in the video: .cuda() on each batch, guarded."""
-    tudui.train()
-    for imgs, targets in loader:
-        if torch.cuda.is_available():
-            imgs = imgs.cuda()
-            targets = targets.cuda()
-        loss = loss_fn(tudui(imgs), targets)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        step += 1
-        if step % LOG_EVERY == 0:
-            log(step, loss.item())
-    return step, loss.item()
-
-
-@friendly_errors
-def main(argv=None) -> dict:
+def parse_args(argv):
     parser = lesson_parser(__doc__)
     parser.add_argument("--way", choices=("cuda", "to"), default="to",
                         help="cuda: .cuda() as in P30; to: .to(device) as in P31 (default)")
@@ -74,78 +59,102 @@ def main(argv=None) -> dict:
                         help=f"default {BATCH_SIZE} (--quick: {QUICK_BATCH_SIZE})")
     parser.add_argument("--lr", type=positive_float, default=None,
                         help=f"learning rate, default {LEARNING_RATE} (--quick: {QUICK_LEARNING_RATE})")
-    parser.add_argument("--bf16", action="store_true", help="mixed precision (--way to only)")
     args = parser.parse_args(argv)
-    # the flags when given, else --quick's recipe, else the course's settings
-    epochs, batch_size, lr = engine.training_settings(args, EPOCHS, BATCH_SIZE, LEARNING_RATE)
-    lesson = lesson_name(__file__)
-    out_dir = lesson_log_dir(lesson, args.log_dir)
+    args.epochs, args.batch_size, args.lr = engine.training_settings(
+        args, EPOCHS, BATCH_SIZE, LEARNING_RATE)
+    return args
+
+
+def to_device(way: str, device, imgs, targets):
+    """The lines the video writes for imgs and targets in the train and the test loop."""
+    if way == "cuda":  # 方式一 (P30, train_gpu_1.py)
+        if torch.cuda.is_available():
+            imgs = imgs.cuda()
+            targets = targets.cuda()
+    else:              # 方式二 (P31, train_gpu_2.py)
+        imgs = imgs.to(device)
+        targets = targets.to(device)
+    return imgs, targets
+
+
+@friendly_errors
+def main(argv=None) -> dict:
+    args = parse_args(argv)
+    # 定义训练的设备 (方式二). 方式一 takes the GPU whenever torch.cuda.is_available().
+    device = pick_device(args.device)
+    if args.way == "cuda":
+        device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    print(describe(device))
+    run = engine.TrainingRun(lesson_log_dir(lesson_name(__file__), args.log_dir), args, device,
+                             log_every=LOG_EVERY)  # one run per folder, time left (extras)
 
     train_data = cifar10(args.data_root, train=True, quick=args.quick)
     test_data = cifar10(args.data_root, train=False, quick=args.quick)
-    if cifar10_is_synthetic(args.data_root):
-        print(synthetic_banner("CIFAR-10"))
+    train_data_size, test_data_size = len(train_data), len(test_data)
+    print(f"训练数据集的长度为：{train_data_size}")
+    print(f"测试数据集的长度为：{test_data_size}")
+    # DataLoader(train_data, batch_size=64), fast (see 27). The batches start on the CPU, as in
+    # the video; .cuda() / .to(device) below move them.
+    train_dataloader = run.dataloader(train_data, device="cpu")
+    test_dataloader = run.dataloader(test_data, device="cpu")
+
     seed_everything(args.seed)
-    tudui, loss_fn = Tudui(), nn.CrossEntropyLoss()
-
-    if args.way == "cuda":
-        use_cuda = torch.cuda.is_available() and args.device in ("auto", "cuda")
-        if args.device == "cuda":
-            pick_device("cuda")  # a clear error when there is no GPU
-        if use_cuda:
-            tudui = tudui.cuda()        # 网络模型 .cuda()
-            loss_fn = loss_fn.cuda()    # 损失函数 .cuda()
-        device = torch.device("cuda" if use_cuda else "cpu")
-        print(f"--way cuda: {'在 GPU 上 / on the GPU' if use_cuda else '没有 GPU，留在 CPU / no GPU, stays on the CPU'}")
-    else:
-        device = pick_device(args.device)  # 定义训练的设备 / auto: cuda, then mps, then cpu
-        print(describe(device))
-        tudui = engine.prepare_model(tudui, device)  # tudui.to(device), channels-last
+    tudui = Tudui()
+    loss_fn = nn.CrossEntropyLoss()
+    if args.way == "cuda":  # 方式一: 网络模型、损失函数 .cuda()
+        if torch.cuda.is_available():
+            tudui = tudui.cuda()
+            loss_fn = loss_fn.cuda()
+    else:                   # 方式二: .to(device)
+        tudui = tudui.to(device)
         loss_fn = loss_fn.to(device)
-    optimizer = torch.optim.SGD(tudui.parameters(), lr=lr)
-    # Way 1 moves each batch itself, so its batches stay on the CPU until .cuda().
-    train_loader = engine.make_loader(train_data, batch_size,
-                                      device=device if args.way == "to" else None)
-    test_loader = engine.make_loader(test_data, batch_size, device=device)
-    amp_dtype = engine.amp_dtype_for(device) if args.bf16 and args.way == "to" else None
-    scaler = torch.amp.GradScaler(device.type) if amp_dtype == torch.float16 else None
+    tudui = tudui.to(memory_format=torch.channels_last)  # speed (not in the video), see 27
+    optimizer = torch.optim.SGD(tudui.parameters(), lr=args.lr)
+    total_train_step, total_test_step, epoch = 0, 0, args.epochs
+    writer = SummaryWriter(str(run.folder))
+    run.start(tudui, optimizer, writer, train_dataloader)  # removes the old checkpoints
 
-    writer = make_writer(lesson, args.log_dir)
+    for i in range(epoch):
+        print(f"-------第 {i + 1} 轮训练开始-------")
+        start_time = time.time()
+        tudui.train()
+        for imgs, targets in train_dataloader:
+            imgs, targets = to_device(args.way, device, imgs, targets)
+            outputs = tudui(imgs)
+            loss = loss_fn(outputs, targets)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            total_train_step = total_train_step + 1
+            if total_train_step % LOG_EVERY == 0:
+                print(f"训练次数：{total_train_step}, Loss: {loss.item()}")
+                writer.add_scalar("train_loss", loss.item(), total_train_step)
+        if device.type == "cuda":
+            torch.cuda.synchronize()  # GPU work is queued: wait for it before reading the clock
+        seconds = time.time() - start_time
+        print(f"本轮训练用时 / epoch time: {seconds:.2f} s ({device.type})")
 
-    def log(step: int, loss: float) -> None:
-        print(f"训练次数：{step}, Loss: {loss:.4f}")
-        writer.add_scalar("train_loss", loss, step)
+        tudui.eval()
+        total_test_loss, total_accuracy = 0, 0
+        with torch.no_grad():
+            for imgs, targets in test_dataloader:
+                imgs, targets = to_device(args.way, device, imgs, targets)
+                outputs = tudui(imgs)
+                total_test_loss = total_test_loss + loss_fn(outputs, targets).item()
+                total_accuracy = total_accuracy + (outputs.argmax(1) == targets).sum().item()
+        print(f"整体测试集上的Loss: {total_test_loss}")
+        print(f"整体测试集上的正确率: {total_accuracy / test_data_size}")
+        writer.add_scalar("epoch_seconds", seconds, total_test_step)
+        writer.add_scalar("test_loss", total_test_loss, total_test_step)
+        writer.add_scalar("test_accuracy", total_accuracy / test_data_size, total_test_step)
+        total_test_step = total_test_step + 1
+        with run.atomic_file(f"tudui_{i}.pth") as f:  # method 2, as in 27_train.py
+            torch.save(tudui.state_dict(), f)
+        print(f"模型已保存 / saved {run.checkpoint}")
+        run.end_epoch(optimizer, total_test_loss, total_accuracy / test_data_size)
 
-    history, step, checkpoint = [], 0, None
-    try:
-        for i in range(epochs):
-            print(f"-------第 {i + 1} 轮训练开始-------")
-            start_time = time.perf_counter()
-            if args.way == "cuda":
-                step, _ = epoch_way_cuda(tudui, train_loader, loss_fn, optimizer, step, log)
-                if device.type == "cuda":
-                    torch.cuda.synchronize()  # GPU work is queued: wait before reading the clock
-            else:
-                step += engine.train_one_epoch(tudui, train_loader, loss_fn, optimizer, device,
-                                               on_step=log, start_step=step, log_every=LOG_EVERY,
-                                               amp_dtype=amp_dtype, scaler=scaler)["steps"]
-            seconds = time.perf_counter() - start_time
-            test = engine.evaluate(tudui, test_loader, loss_fn, device, amp_dtype=amp_dtype)
-            print(f"本轮训练用时 / epoch time: {seconds:.2f} s ({device.type})")
-            print(f"整体测试集上的Loss：{test['loss_sum']:.4f}")
-            print(f"整体测试集上的正确率：{test['accuracy']:.4f}")
-            writer.add_scalar("epoch_seconds", seconds, i + 1)
-            writer.add_scalar("test_loss", test["loss_sum"], i + 1)
-            writer.add_scalar("test_accuracy", test["accuracy"], i + 1)
-            history.append({"epoch": i + 1, "seconds": seconds, "test_loss": test["loss_sum"],
-                            "test_accuracy": test["accuracy"]})
-            checkpoint = engine.save_checkpoint(engine.epoch_checkpoint_path(out_dir, i), tudui,
-                                                optimizer, epoch=i + 1, history=history)
-    finally:
-        writer.close()
-    return {"history": history, "device": str(device), "way": args.way, "steps": step,
-            "test_accuracy": history[-1]["test_accuracy"] if history else None,
-            "checkpoint": str(checkpoint) if checkpoint else None, "log_dir": str(out_dir)}
+    writer.close()
+    return run.finish(way=args.way, steps=total_train_step, epoch_seconds=seconds)
 
 
 if __name__ == "__main__":

@@ -35,6 +35,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import time
 
 import torch
 import torch.distributed as dist
@@ -43,13 +44,15 @@ from torch.distributed.elastic.multiprocessing.errors import record
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, DistributedSampler, Subset
 
+from tudui import engine
 from tudui.cli import lesson_parser, positive_float, positive_int
 from tudui.data import cifar10, cifar10_is_synthetic, synthetic_banner
 from tudui.device import describe, pick_device
-from tudui.engine import evaluate, save_checkpoint, train_one_epoch
+from tudui.engine import evaluate, save_state_dict, time_left_line, train_one_epoch
 from tudui.errors import CourseError, friendly_errors
 from tudui.models import Tudui
 from tudui.paths import atomic_write_bytes, lesson_log_dir, lesson_name
+from tudui.runlock import lock_folder
 from tudui.seeding import seed_everything
 from tudui.tb import make_writer
 
@@ -58,7 +61,6 @@ BATCH_SIZE = 64          # per process, as in the course
 LEARNING_RATE = 1e-2     # the course's, for one process; times the world size by default
 ADAM_LR = 1e-3           # --optimizer adam: the usual Adam learning rate
 QUICK_EPOCHS = 4         # --quick: 512 images x 4 epochs, shared among the processes
-FAIL_ENV = "TUDUI_DDP_FAIL_RANK"  # tests: this rank raises at its second step
 
 
 def fingerprint(model: nn.Module) -> str:
@@ -108,20 +110,15 @@ def train(args, rank: int, world_size: int, device) -> dict:
     loss_fn = nn.CrossEntropyLoss()
     optimizer = (torch.optim.Adam if args.optimizer == "adam" else torch.optim.SGD)(
         ddp.parameters(), lr=lr)
-    fail_rank = os.environ.get(FAIL_ENV)
-
-    def on_step(step: int, loss: float) -> None:
-        if fail_rank is not None and int(fail_rank) == rank and step == 2:
-            raise RuntimeError(f"simulated failure on rank {rank} ({FAIL_ENV}={fail_rank})")
 
     out_dir = lesson_log_dir(lesson_name(__file__), args.log_dir) if rank == 0 else None
     writer = make_writer(lesson_name(__file__), args.log_dir) if rank == 0 else None
-    history, checkpoint = [], None
+    history, checkpoint, started = [], None, time.perf_counter()
     try:
         for epoch in range(epochs):
             sampler.set_epoch(epoch)   # without it, every epoch repeats the same order
             stats = train_one_epoch(ddp, train_loader, loss_fn, optimizer, device,
-                                    on_step=on_step, desc=f"rank {rank} epoch {epoch + 1}")
+                                    desc=f"rank {rank} epoch {epoch + 1}")
             loss_total, steps = all_sum([stats["loss"] * stats["steps"], stats["steps"]], device)
             test = evaluate(model, test_loader, loss_fn, device)
             loss_sum, correct, total = all_sum([test["loss_sum"], test["correct"], test["total"]],
@@ -135,10 +132,9 @@ def train(args, rank: int, world_size: int, device) -> dict:
             if rank == 0:
                 for tag in ("train_loss", "test_loss", "test_accuracy"):
                     writer.add_scalar(tag, row[tag], epoch + 1)
-                # the model inside DDP (.module): the same keys as 27_train.py's checkpoints
-                checkpoint = save_checkpoint(out_dir / f"tudui_{epoch}.pth", ddp.module,
-                                             optimizer, epoch=epoch + 1, history=history,
-                                             seed=args.seed, world_size=world_size)
+                # the model inside DDP (.module): a plain state_dict with 27_train.py's keys
+                checkpoint = save_state_dict(ddp.module, out_dir / f"tudui_{epoch}.pth")
+            say(time_left_line(epoch + 1, epochs, time.perf_counter() - started))
     finally:
         if writer is not None:
             writer.close()
@@ -156,6 +152,18 @@ def train(args, rank: int, world_size: int, device) -> dict:
         say(f"模型已保存 / saved {checkpoint}")
         atomic_write_bytes(out_dir / "summary.json", json.dumps(result, indent=1).encode())
     return result
+
+
+def claim_folder(args):
+    """Rank 0, before training: one run per folder (a lock), then the folder cleaned for a new run
+    (stale temporary files, the previous run's checkpoints). Returns the lock."""
+    out_dir = lesson_log_dir(lesson_name(__file__), args.log_dir)
+    lock = lock_folder(out_dir)
+    engine.check_checkpoint_names(out_dir)
+    engine.remove_stale_temporary_files(out_dir)
+    engine.remove_epoch_checkpoints(out_dir)
+    (out_dir / "summary.json").unlink(missing_ok=True)
+    return lock
 
 
 @friendly_errors
@@ -188,7 +196,9 @@ def main(argv=None) -> dict:
         dist.init_process_group(backend)           # torchrun's rendezvous (env://)
     else:   # plain `python src/34_train_ddp.py`: a group of one, no network needed
         dist.init_process_group(backend, store=dist.HashStore(), rank=0, world_size=1)
+    lock = None
     try:
+        lock = claim_folder(args) if rank == 0 else None
         return train(args, rank, world_size, device)
     except CourseError:
         raise
@@ -200,6 +210,8 @@ def main(argv=None) -> dict:
         raise
     finally:
         dist.destroy_process_group()
+        if lock is not None:
+            lock.release()
 
 
 if __name__ == "__main__":

@@ -29,16 +29,18 @@ TensorBoard:  tensorboard --logdir logs/35_train_better —— "ablation" 一组
 
 from __future__ import annotations
 
+import time
+
 import torch
 from torch import nn
 
-from tudui.cli import lesson_parser
+from tudui.cli import lesson_parser, positive_int
 from tudui.data import cifar10, cifar10_is_synthetic, synthetic_banner, tensor_images
 from tudui.device import describe, pick_device
-from tudui.engine import evaluate, train_one_epoch
-from tudui.errors import CourseError, friendly_errors
+from tudui.engine import TensorLoader, evaluate, time_left_line, train_one_epoch
+from tudui.errors import friendly_errors
 from tudui.paths import lesson_name
-from tudui.recipes import BetterTudui, TensorBatches, channel_stats
+from tudui.recipes import BetterTudui, channel_stats
 from tudui.seeding import seed_everything
 from tudui.tb import make_writer
 
@@ -63,19 +65,19 @@ IDEAS = {
 
 
 def train_recipe(ideas: set[str], data: dict, epochs: int, device, seed: int,
-                 writer=None, tag: str = "run") -> dict:
+                 writer=None, tag: str = "run", on_epoch=None) -> dict:
     """Train a fresh model with the given ideas switched on; return its accuracy and seconds."""
-    generator = seed_everything(seed)
+    seed_everything(seed)
     model = BetterTudui(relu="relu" in ideas, batchnorm="batchnorm" in ideas).to(device)
     fast_layout = device.type in ("cpu", "cuda")
     if fast_layout:
         model = model.to(memory_format=torch.channels_last)
     stats = data["stats"] if "normalize" in ideas else (None, None)
-    train_loader = TensorBatches(*data["train"], BATCH_SIZE, shuffle="shuffle" in ideas,
-                                 augment="augment" in ideas, mean=stats[0], std=stats[1],
-                                 generator=generator, channels_last=fast_layout)
-    test_loader = TensorBatches(*data["test"], 500, mean=stats[0], std=stats[1],
-                                channels_last=fast_layout)   # the test set: never augmented
+    train_loader = TensorLoader(*data["train"], BATCH_SIZE, shuffle="shuffle" in ideas, seed=seed,
+                                device=device, augment="augment" in ideas, mean=stats[0],
+                                std=stats[1], channels_last=fast_layout)
+    test_loader = TensorLoader(*data["test"], 500, device=device, mean=stats[0], std=stats[1],
+                               channels_last=fast_layout)   # the test set: never augmented
     if "momentum" in ideas:
         optimizer = torch.optim.SGD(model.parameters(), lr=COURSE_LR, momentum=MOMENTUM,
                                     weight_decay=WEIGHT_DECAY)
@@ -106,6 +108,8 @@ def train_recipe(ideas: set[str], data: dict, epochs: int, device, seed: int,
         if writer is not None:
             writer.add_scalar(f"ablation/{tag}/train_loss", stats_train["loss"], epoch)
             writer.add_scalar(f"ablation/{tag}/test_accuracy", result["accuracy"], epoch)
+        if on_epoch is not None:
+            on_epoch()
     return {"accuracy": history[-1], "history": history, "seconds": seconds, "model": model,
             "optimizer": optimizer, "loss_fn": loss_fn, "lrs": lrs,
             "images_per_second": epochs * len(data["train"][1]) / max(seconds, 1e-9)}
@@ -114,7 +118,7 @@ def train_recipe(ideas: set[str], data: dict, epochs: int, device, seed: int,
 @friendly_errors
 def main(argv=None) -> dict:
     parser = lesson_parser(__doc__)
-    parser.add_argument("--epochs", type=int, default=None,
+    parser.add_argument("--epochs", type=positive_int, default=None,
                         help=f"epochs per run (default {EPOCHS}; {QUICK_EPOCHS} with --quick)")
     group = parser.add_argument_group("ideas / 想法 (none given: the whole ladder)")
     for name, what in IDEAS.items():
@@ -124,9 +128,6 @@ def main(argv=None) -> dict:
                        help="train once per step: course, then each chosen idea added in turn")
     args = parser.parse_args(argv)
     epochs = args.epochs if args.epochs is not None else QUICK_EPOCHS if args.quick else EPOCHS
-    if epochs < 1:
-        raise CourseError(f"--epochs must be at least 1 (got {epochs}).",
-                          f"--epochs 至少为 1（现在是 {epochs}）。")
 
     chosen = [n for n in IDEAS if args.all or getattr(args, n)]
     whole_ladder = not chosen               # no idea named: the whole ladder
@@ -146,7 +147,14 @@ def main(argv=None) -> dict:
     test = tensor_images(cifar10(args.data_root, train=False, quick=args.quick))
     data = {"train": train, "test": test, "stats": channel_stats(train[0])}
     print(f"训练集 {len(train[1])} 张，测试集 {len(test[1])} 张，每次 {epochs} 轮 / "
-          f"{len(train[1])} train, {len(test[1])} test images, {epochs} epochs per run")
+          f"{len(train[1])} train, {len(test[1])} test images, {epochs} "
+          f"epoch{'s' if epochs > 1 else ''} per run")
+    clock = {"epochs": 0, "start": time.perf_counter()}
+
+    def one_more_epoch() -> None:  # the time left for the whole ladder, after every epoch
+        clock["epochs"] += 1
+        print(time_left_line(clock["epochs"], len(ladder) * epochs,
+                             time.perf_counter() - clock["start"]))
 
     writer = make_writer(lesson_name(__file__), args.log_dir)
     rows = []
@@ -155,7 +163,8 @@ def main(argv=None) -> dict:
             name = ("course" if not ideas else f"+{ideas[-1]}" if args.ablation and k == len(ideas)
                     else "full" if len(ideas) == len(IDEAS) else "+".join(ideas))
             tag = f"{k}_{name.lstrip('+').replace('+', '_')}"
-            run = train_recipe(set(ideas), data, epochs, device, args.seed, writer, tag)
+            run = train_recipe(set(ideas), data, epochs, device, args.seed, writer, tag,
+                               on_epoch=one_more_epoch)
             rows.append({"step": name, "ideas": list(ideas), "accuracy": run["accuracy"],
                          "seconds": run["seconds"], "history": run["history"]})
             writer.add_scalar("ablation/final_test_accuracy", run["accuracy"], k)

@@ -33,17 +33,19 @@ TensorBoard:  result/test_accuracy, result/train_seconds, result/eval_seconds（
 from __future__ import annotations
 
 import math
+import time
 from statistics import mean, stdev
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from tudui.cli import lesson_parser
+from tudui.cli import lesson_parser, positive_float, positive_int
 from tudui.data import cifar10, cifar10_is_synthetic, synthetic_banner, tensor_images
-from tudui.device import describe, pick_device
-from tudui.errors import CourseError, SkipLesson, friendly_errors
-from tudui.fast import FastNet, Lookahead, Timer, amp_dtype, autocast, crop_flip, predict
+from tudui.device import autocast, describe, pick_device
+from tudui.engine import time_left_line
+from tudui.errors import SkipLesson, friendly_errors
+from tudui.fast import FastNet, Lookahead, Timer, amp_dtype, crop_flip, predict
 from tudui.paths import lesson_name
 from tudui.seeding import seed_everything
 from tudui.tb import make_writer
@@ -117,7 +119,7 @@ def train(net, model, padded, labels, batch_size: int, total_steps: int, dtype) 
                 group["lr"] = group["base_lr"] * lr_factor(step, total_steps)
             if device.type == "cuda":
                 images = images.contiguous(memory_format=torch.channels_last)
-            with autocast(dtype):
+            with autocast(device, dtype):
                 loss = loss_fn(model(images), targets)
             optimizer.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
@@ -141,9 +143,10 @@ def train(net, model, padded, labels, batch_size: int, total_steps: int, dtype) 
 @friendly_errors
 def main(argv=None) -> dict:
     parser = lesson_parser(__doc__)
-    parser.add_argument("--epochs", type=float, default=None,
+    parser.add_argument("--epochs", type=positive_float, default=None,
                         help=f"training epochs, fractions allowed (default {EPOCHS}; --quick {QUICK_EPOCHS})")
-    parser.add_argument("--runs", type=int, default=1, help="repeat with seeds seed, seed+1, ...")
+    parser.add_argument("--runs", type=positive_int, default=1,
+                        help="repeat with seeds seed, seed+1, ...")
     parser.add_argument("--compile", action="store_true", help="torch.compile the net (CUDA)")
     parser.add_argument("--precision", default="auto", choices=["auto", "bf16", "fp16", "fp32"],
                         help="CUDA autocast dtype (auto: bf16 on Ampere and newer, else fp16)")
@@ -157,9 +160,6 @@ def main(argv=None) -> dict:
             "本课需要 NVIDIA GPU (CUDA)，CPU 上完整训练要几个小时。请在有 GPU 的机器上运行，或加 --quick 体验小规模版本。")
     widths, batch_size = (QUICK_WIDTHS, QUICK_BATCH_SIZE) if args.quick else (WIDTHS, BATCH_SIZE)
     epochs = args.epochs if args.epochs is not None else QUICK_EPOCHS if args.quick else EPOCHS
-    if args.runs < 1 or epochs <= 0:
-        raise CourseError("--runs must be at least 1 and --epochs above 0.",
-                          "--runs 至少为 1，--epochs 必须大于 0。")
     dtype = amp_dtype(device, args.precision)
     print(describe(device), f"| autocast: {dtype or 'off (fp32)'}")
     if cifar10_is_synthetic(args.data_root):
@@ -186,7 +186,7 @@ def main(argv=None) -> dict:
           f"({epochs:g} epochs), {sum(p.numel() for p in net.parameters())} parameters")
 
     # 3. Timed runs: only the training (whitening included), then the evaluation.
-    writer, runs = make_writer(lesson_name(__file__), args.log_dir), []
+    writer, runs, started = make_writer(lesson_name(__file__), args.log_dir), [], time.perf_counter()
     for run in range(args.runs):
         seed_everything(args.seed + run)
         timer = Timer(device)
@@ -209,6 +209,8 @@ def main(argv=None) -> dict:
               f"(TTA; without TTA {plain:.2%})")
         runs.append({"seed": args.seed + run, "seconds": seconds, "eval_seconds": eval_seconds,
                      "accuracy": accuracy, "accuracy_no_tta": plain, "losses": losses})
+        if args.runs > 1:  # a run is only seconds on a GPU: one line per run, not per epoch
+            print(time_left_line(run + 1, args.runs, time.perf_counter() - started))
     writer.close()
 
     accs, secs = [r["accuracy"] for r in runs], [r["seconds"] for r in runs]

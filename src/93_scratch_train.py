@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import importlib.util
 import tempfile
+import time
 
 from torch.utils.data import DataLoader
 
@@ -33,6 +34,7 @@ from tudui import scratch
 from tudui.cli import lesson_parser, positive_int
 from tudui.data import cifar10, cifar10_is_synthetic, synthetic_banner
 from tudui.device import pick_device
+from tudui.engine import time_left_line
 from tudui.errors import friendly_errors
 from tudui.paths import SRC_DIR, lesson_log_dir, lesson_name
 from tudui.seeding import seed_everything
@@ -50,8 +52,8 @@ def train_scratch(args, device) -> list[float]:
     loader = DataLoader(data, batch_size=BATCH_SIZE, shuffle=False)    # the course's order
     seed_everything(args.seed)                     # the seed first: the same starting weights
     model = scratch.Tudui().to(device)
-    losses = []
-    for _ in range(args.epochs):
+    losses, started = [], time.perf_counter()
+    for epoch in range(args.epochs):
         for images, targets in loader:
             images, targets = images.to(device), targets.to(device)
             logits = model(images)                                     # forward
@@ -60,6 +62,7 @@ def train_scratch(args, device) -> list[float]:
                 print(f"训练次数：{len(losses)}, Loss: {losses[-1]:.4f}")
             grads = model.backward(scratch.cross_entropy_backward(logits, targets))  # backward
             scratch.sgd_step(model.params, grads, LEARNING_RATE)        # w <- w - lr * grad
+        print("scratch:", time_left_line(epoch + 1, args.epochs, time.perf_counter() - started))
     return losses
 
 

@@ -15,23 +15,24 @@ from torch import nn
 
 from conftest import load_lesson, read_events
 from tudui.data import cifar10, tensor_images
-from tudui.engine import load_checkpoint
+from tudui.engine import TensorLoader, load_checkpoint
 from tudui.models import Tudui
 from tudui.paths import REPO_ROOT, SRC_DIR
-from tudui.recipes import BetterTudui, TensorBatches, channel_stats, random_crop_flip
+from tudui.recipes import BetterTudui, channel_stats
 
 DDP_EPOCHS = 12        # 2 ranks x 8 steps of 32 images per epoch: enough for Adam to learn
 SCRIPT_TIMEOUT = 300   # seconds: a hung process group fails the test instead of hanging CI
 
 
 def run_script(name: str, *args: str, nproc: int | None = None, env: dict | None = None,
-               timeout: float = SCRIPT_TIMEOUT) -> subprocess.CompletedProcess:
-    """Run ``src/<name>.py`` in a fresh process; with ``nproc``, under torchrun with that many."""
-    script = str(SRC_DIR / f"{name}.py")
+               timeout: float = SCRIPT_TIMEOUT, script: Path | None = None
+               ) -> subprocess.CompletedProcess:
+    """Run ``src/<name>.py`` (or ``script``) in a fresh process; with ``nproc``, under torchrun
+    with that many."""
+    script = str(script or SRC_DIR / f"{name}.py")
     launcher = ([sys.executable, "-m", "torch.distributed.run", "--standalone",
                  f"--nproc_per_node={nproc}"] if nproc else [sys.executable])
-    inherited = {k: v for k, v in os.environ.items() if k != "TUDUI_DDP_FAIL_RANK"}
-    full_env = {**inherited, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1",
+    full_env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1",
                 "PYTHONIOENCODING": "utf-8", **(env or {})}
     try:
         return subprocess.run([*launcher, script, *args], cwd=REPO_ROOT, env=full_env,
@@ -85,9 +86,10 @@ def test_ddp_checkpoint_is_27s_format_and_loads_in_32_test(ddp_run, data_root, l
     summary = ddp_run["summary"]
     path = Path(summary["checkpoint"])
     assert path.name == f"tudui_{len(summary['history']) - 1}.pth"   # 27_train.py's naming
-    state = torch.load(path, map_location="cpu", weights_only=True)
-    assert not any(k.startswith("module.") for k in state["model"])    # unwrapped from DDP
-    load_checkpoint(path, Tudui())                                     # the course's keys
+    state = torch.load(path, map_location="cpu", weights_only=True)    # a plain state_dict
+    assert state.keys() == Tudui().state_dict().keys()                 # unwrapped from DDP
+    Tudui().load_state_dict(state)                                     # the video's load line
+    load_checkpoint(path, Tudui())
     # 32_test.py reads it like one of 27's, and its plain pass over the test set gives the
     # accuracy the two ranks reported for their halves added up
     result = load_lesson("32_test").main(["--data-root", str(data_root), "--log-dir",
@@ -97,15 +99,35 @@ def test_ddp_checkpoint_is_27s_format_and_loads_in_32_test(ddp_run, data_root, l
     assert result["test_accuracy"] == pytest.approx(summary["test_accuracy"])
 
 
+FAILING_RANK = """
+import os, runpy, sys
+sys.path.insert(0, {src!r})
+import torch
+# rank 1 fails at its second optimizer step; the lesson itself has no test hook
+real_step, steps = torch.optim.SGD.step, []
+def failing_step(self, *args, **kwargs):
+    steps.append(1)
+    if os.environ["RANK"] == "1" and len(steps) == 2:
+        raise RuntimeError("simulated failure on rank 1")
+    return real_step(self, *args, **kwargs)
+torch.optim.SGD.step = failing_step
+sys.argv = [{lesson!r}, *sys.argv[1:]]
+runpy.run_path({lesson!r}, run_name="__main__")
+"""
+
+
 def test_ddp_a_failing_rank_fails_the_whole_run_with_a_clear_message(data_root, tmp_path):
-    proc = run_script("34_train_ddp", *common(data_root, tmp_path), nproc=2,
-                      env={"TUDUI_DDP_FAIL_RANK": "1"})
+    wrapper = tmp_path / "failing_rank.py"
+    wrapper.write_text(FAILING_RANK.format(src=str(SRC_DIR),
+                                           lesson=str(SRC_DIR / "34_train_ddp.py")))
+    proc = run_script("34_train_ddp", *common(data_root, tmp_path), nproc=2, script=wrapper)
     output = proc.stdout + proc.stderr
     assert proc.returncode != 0
     assert "[rank 1] 训练失败 / training failed" in output
     assert "simulated failure on rank 1" in output
     assert "FAILED" in output                                   # torchrun's summary
     assert not (tmp_path / "34_train_ddp" / "summary.json").exists()
+    assert not (tmp_path / "34_train_ddp" / "training.lock").exists()  # released on failure
 
 
 def test_ddp_runs_as_one_process_without_torchrun(run_lesson, log_dir):
@@ -145,7 +167,11 @@ def test_ablation_adds_the_chosen_ideas_in_order(run_lesson):
 
 def test_the_plain_builder_is_the_course_model_and_flags_add_layers():
     plain, course = BetterTudui(), Tudui()
-    assert list(plain.state_dict()) == list(course.state_dict())
+
+    def without_prefix(model):  # "model.0.weight" -> "0.weight", whatever the Sequential is called
+        return [k.split(".", 1)[1] for k in model.state_dict()]
+
+    assert without_prefix(plain) == without_prefix(course)
     assert [p.shape for p in plain.parameters()] == [p.shape for p in course.parameters()]
     relu = BetterTudui(relu=True)
     assert sum(isinstance(m, nn.ReLU) for m in relu.modules()) == 4     # 3 convs + fc1
@@ -155,32 +181,33 @@ def test_the_plain_builder_is_the_course_model_and_flags_add_layers():
     assert BetterTudui(True, True)(torch.zeros(2, 3, 32, 32)).shape == (2, 10)
 
 
-class RecordingBatches(TensorBatches):
-    """TensorBatches that remembers how the lesson built each loader."""
+class RecordingLoader(TensorLoader):
+    """TensorLoader that remembers how the lesson built each loader."""
     made: list[dict] = []
 
     def __init__(self, images, labels, batch_size=64, **options):
         super().__init__(images, labels, batch_size, **options)
-        RecordingBatches.made.append({"n": len(labels), **options})
+        RecordingLoader.made.append({"n": len(labels), **options})
 
 
 @pytest.mark.parametrize("idea", ["relu", "normalize", "shuffle", "momentum", "batchnorm",
                                   "augment", "onecycle", "label_smoothing"])
 def test_each_flag_changes_what_it_says_and_nothing_else(idea, run_lesson, monkeypatch):
     lesson = load_lesson("35_train_better")
-    RecordingBatches.made = []
-    monkeypatch.setattr(lesson, "TensorBatches", RecordingBatches)
+    RecordingLoader.made = []
+    monkeypatch.setattr(lesson, "TensorLoader", RecordingLoader)
     result = run_lesson("35_train_better", f"--{idea.replace('_', '-')}", "--epochs", "1")
     assert [r["ideas"] for r in result["rows"]] == [[idea]]
     model, optimizer, loss_fn, lrs = (result["model"], result["optimizer"], result["loss_fn"],
                                       result["lrs"])
-    train, test = RecordingBatches.made
+    train, test = RecordingLoader.made
     assert (train["n"], test["n"]) == (512, 256)
     modules = list(model.modules())
     assert any(isinstance(m, nn.ReLU) for m in modules) == (idea == "relu")
     assert any(isinstance(m, nn.BatchNorm2d) for m in modules) == (idea == "batchnorm")
     assert (train["mean"] is not None) == (idea == "normalize")
     assert train["mean"] is test["mean"]                      # the test set is normalized alike
+    assert train["seed"] == 0                                 # --seed: orders and crops repeat
     assert train["shuffle"] == (idea == "shuffle") and not test.get("shuffle", False)
     assert train["augment"] == (idea == "augment") and not test.get("augment", False)
     group = optimizer.param_groups[0]
@@ -197,30 +224,52 @@ def test_each_flag_changes_what_it_says_and_nothing_else(idea, run_lesson, monke
 def test_normalized_batches_have_zero_mean_unit_std(data_root):
     images, labels = tensor_images(cifar10(data_root, train=True))
     mean, std = channel_stats(images)
-    batch = next(iter(TensorBatches(images, labels, batch_size=len(labels), mean=mean, std=std)))
+    batch = next(iter(TensorLoader(images, labels, batch_size=len(labels), mean=mean, std=std)))
     assert batch[0].mean(dim=(0, 2, 3)) == pytest.approx(torch.zeros(3), abs=1e-4)
     assert batch[0].std(dim=(0, 2, 3)) == pytest.approx(torch.ones(3), abs=1e-3)
-    plain = next(iter(TensorBatches(images[:4], labels[:4])))[0]
-    assert torch.equal(plain, images[:4].float() / 255)       # no flags: ToTensor exactly
+    plain = next(iter(TensorLoader(images[:4], labels[:4], 64)))[0]
+    assert torch.equal(plain, images[:4].float() / 255)       # no options: ToTensor exactly
 
 
-def test_augmentation_is_a_padded_crop_maybe_flipped_and_changes_the_batches(data_root):
+def test_augmentation_is_a_padded_crop_maybe_flipped_and_repeats_by_epoch(data_root):
     images, labels = tensor_images(cifar10(data_root, train=True, quick=True))
-    generator = torch.Generator().manual_seed(0)
-    out = random_crop_flip(images[:6], generator=generator)
-    assert out.shape == images[:6].shape and out.dtype == torch.uint8
+    loader = TensorLoader(images[:6], labels[:6], 6, augment=True, seed=3)
+    out, targets = next(iter(loader))
+    assert out.shape == (6, 3, 32, 32) and torch.equal(targets, labels[:6])
     padded = nn.functional.pad(images[:6], (4, 4, 4, 4))
     for i in range(6):   # each output is one of the 81 crops of its padded image, or its mirror
-        crops = [padded[i, :, y:y + 32, x:x + 32] for y in range(9) for x in range(9)]
+        crops = [padded[i, :, y:y + 32, x:x + 32].float() / 255 for y in range(9) for x in range(9)]
         assert any(torch.equal(out[i], c) or torch.equal(out[i], c.flip(-1)) for c in crops)
-    plain = next(iter(TensorBatches(images, labels, 64)))
-    augmented = next(iter(TensorBatches(images, labels, 64, augment=True,
-                                        generator=torch.Generator().manual_seed(1))))
-    assert torch.equal(plain[1], augmented[1]) and not torch.equal(plain[0], augmented[0])
+    assert not torch.equal(out, next(iter(loader))[0])        # the next epoch: other crops
+    loader.set_epoch(0)
+    assert torch.equal(out, next(iter(loader))[0])            # epoch 0 again: the same crops
+    plain = next(iter(TensorLoader(images, labels, 64)))
+    assert not torch.equal(plain[0], next(iter(TensorLoader(images, labels, 64, augment=True)))[0])
+
+
+def test_35_prints_epoch_in_the_singular_and_the_time_left(run_lesson, capsys):
+    run_lesson("35_train_better", "--relu", "--epochs", "1")
+    out = capsys.readouterr().out
+    assert "1 epoch per run" in out and "1/1 轮完成 / epochs done" in out
 
 
 @pytest.mark.parametrize("lesson", ["34_train_ddp", "35_train_better"])
-def test_zero_epochs_is_a_clear_error(lesson, run_lesson):
+def test_zero_epochs_is_a_clear_error(lesson, run_lesson, capsys):
     with pytest.raises(SystemExit) as exit_info:
         run_lesson(lesson, "--epochs", "0")
-    assert exit_info.value.code == 2
+    assert exit_info.value.code == 2 and "argument --epochs" in capsys.readouterr().err
+
+
+def test_ddp_refuses_a_folder_another_run_is_writing(run_lesson, log_dir, capsys):
+    import socket
+
+    folder = log_dir / "34_train_ddp"
+    folder.mkdir(parents=True)
+    (folder / "tudui_0.pth").write_bytes(b"the running run's checkpoint")
+    live = os.getppid()  # surely alive: pytest's parent
+    (folder / "training.lock").write_text(json.dumps({"pid": live, "host": socket.gethostname()}))
+    with pytest.raises(SystemExit) as info:
+        run_lesson("34_train_ddp", "--epochs", "1")
+    err = " ".join(capsys.readouterr().err.split())
+    assert info.value.code == 2 and f"PID {live}" in err and "--log-dir" in err
+    assert (folder / "tudui_0.pth").read_bytes() == b"the running run's checkpoint"

@@ -53,11 +53,12 @@ def test_without_quick_and_without_gpu_it_is_skipped(run_lesson):
         load_lesson("36_fast_cifar10").main.__wrapped__(["--device", "cpu"])
 
 
-@pytest.mark.parametrize("flag", ["--runs", "--epochs"])
-def test_zero_runs_or_epochs_is_a_course_error(run_lesson, flag):
+@pytest.mark.parametrize("flag, value", [("--runs", "0"), ("--epochs", "0"), ("--epochs", "nan"),
+                                         ("--epochs", "inf"), ("--epochs", "-1")])
+def test_impossible_runs_or_epochs_stop_in_argparse(run_lesson, flag, value, capsys):
     with pytest.raises(SystemExit) as exit_info:
-        run_lesson("36_fast_cifar10", flag, "0")
-    assert exit_info.value.code == 2
+        run_lesson("36_fast_cifar10", flag, value)
+    assert exit_info.value.code == 2 and f"argument {flag}" in capsys.readouterr().err
 
 
 def _coded_images(n: int, pad: int = 2) -> torch.Tensor:
@@ -107,6 +108,14 @@ def test_crop_flip_is_one_gather_on_any_batch():
     assert out.shape == (4, 3, 32, 32) and out.dtype == padded.dtype
     assert (out[0, 0, 0, 1] - out[0, 0, 0, 0]).item() == -1   # mirrored: columns run backwards
     assert (out[1, 0, 0, 1] - out[1, 0, 0, 0]).item() == 1
+
+
+def test_crop_flip_with_a_generator_repeats():
+    padded = _coded_images(8)
+    flip = torch.zeros(8, dtype=torch.bool)
+    first = crop_flip(padded, flip, generator=torch.Generator().manual_seed(4))
+    again = crop_flip(padded, flip, generator=torch.Generator().manual_seed(4))
+    assert torch.equal(first, again)
 
 
 def _small_net() -> FastNet:

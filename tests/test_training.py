@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import os
+import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -10,9 +15,16 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from conftest import load_lesson, read_events
-from tudui import engine
+from tudui import engine, runlock
 from tudui.data import cifar10
+from tudui.errors import CourseError
 from tudui.models import Tudui
+from tudui.paths import SRC_DIR
+
+
+def _err(capsys) -> str:
+    """What the lesson wrote to stderr, its wrapped lines joined again."""
+    return " ".join(capsys.readouterr().err.split())
 
 
 def _train(data_root, log_dir, *args):
@@ -38,15 +50,21 @@ def test_tensor_loader_gives_exactly_what_dataloader_and_totensor_give(data_root
         assert x_fast.dtype == torch.float32 and x_fast.shape == x_slow.shape
         assert torch.equal(x_fast, x_slow) and torch.equal(y_fast, y_slow)
         assert x_fast.is_contiguous(memory_format=torch.channels_last)
-    # With shuffle: every picture once per epoch, a new order each epoch, repeatable by epoch.
+    # With shuffle: every picture once per epoch, a new order each pass, repeatable by epoch,
+    # and the course's DataLoader (--slow-loader) shuffles into the very same batches.
     shuffled = engine.make_loader(data, 100, shuffle=True, seed=1)
     first = torch.cat([y for _, y in shuffled])
-    shuffled.set_epoch(1)
-    second = torch.cat([y for _, y in shuffled])
+    second = torch.cat([y for _, y in shuffled])  # the next pass is the next epoch
     assert sorted(first.tolist()) == sorted(second.tolist()) == sorted(data.dataset.targets[:512])
     assert not torch.equal(first, second)
     shuffled.set_epoch(0)
     assert torch.equal(first, torch.cat([y for _, y in shuffled]))
+    slow = engine.make_loader(data, 100, shuffle=True, seed=1, fast=False)
+    fast = engine.make_loader(data, 100, shuffle=True, seed=1)
+    assert isinstance(slow, DataLoader)
+    for _epoch in range(2):
+        for (x_fast, y_fast), (x_slow, y_slow) in zip(fast, slow, strict=True):
+            assert torch.equal(x_fast, x_slow) and torch.equal(y_fast, y_slow)
     # Other transforms fall back to a plain DataLoader.
     from torchvision import transforms
     other = cifar10(data_root, train=False, transform=transforms.Compose(
@@ -81,7 +99,33 @@ def test_engine_follows_the_course_loop_step_for_step(data_root):
     assert losses[0] == pytest.approx(losses[1], rel=1e-4, abs=1e-5)
 
 
-def test_quick_training_learns_and_logs(quick_run):
+def test_27_follows_the_course_loop_step_for_step(data_root, tmp_path):
+    """27's own loop (fast batches, channels-last) against the course's train.py loop on
+    DataLoader + ToTensor, from the same seed: the same losses step for step, in fp32."""
+    lesson = _train(data_root, tmp_path, "--epochs", "1", "--batch-size", "64", "--lr", "0.01")
+    torch.manual_seed(0)  # what --seed 0 does before Tudui()
+    tudui = Tudui()
+    optimizer = torch.optim.SGD(tudui.parameters(), lr=1e-2)
+    loss_fn, course = nn.CrossEntropyLoss(), []
+    for imgs, targets in DataLoader(cifar10(data_root, train=True, quick=True), batch_size=64):
+        loss = loss_fn(tudui(imgs), targets)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        course.append(loss.item())
+    assert len(course) == len(lesson["step_losses"]) == 8
+    assert lesson["step_losses"] == pytest.approx(course, rel=1e-4, abs=1e-5)
+
+
+@pytest.mark.parametrize("name", ["27_train", "30_train_gpu"])
+def test_without_quick_the_course_settings_are_used(name, data_root):
+    args = load_lesson(name).parse_args(["--data-root", str(data_root)])
+    assert (args.epochs, args.batch_size, args.lr) == (10, 64, 1e-2)
+    quick = load_lesson(name).parse_args(["--quick", "--epochs", "3"])
+    assert (quick.epochs, quick.batch_size, quick.lr) == (3, 32, 5e-2)
+
+
+def test_quick_training_learns_and_logs(quick_run, data_root):
     result, log_dir = quick_run
     module = load_lesson("27_train")
     epochs = module.QUICK_EPOCHS
@@ -101,23 +145,53 @@ def test_quick_training_learns_and_logs(quick_run):
         range(every, len(losses) + 1, every))
     for (step, value) in events["scalars"]["train_loss"]:
         assert value == pytest.approx(losses[step - 1], rel=1e-5)
-    assert [s for s, _ in events["scalars"]["test_accuracy"]] == list(range(1, epochs + 1))
+    # test points at total_test_step 0..epochs-1, as the course logs them
+    assert [s for s, _ in events["scalars"]["test_accuracy"]] == list(range(epochs))
     assert events["scalars"]["test_accuracy"][-1][1] == pytest.approx(result["test_accuracy"])
     assert len(events["scalars"]["test_loss"]) == epochs
-    # One complete state_dict checkpoint per epoch, loadable safely, holding optimizer and epoch.
-    files = sorted(p.name for p in (log_dir / "27_train").glob("*.pth"))
+    # One complete checkpoint per epoch, a plain state_dict: the video's load line works on it.
+    folder = log_dir / "27_train"
+    files = sorted(p.name for p in folder.glob("*.pth"))
     assert files == sorted(f"tudui_{i}.pth" for i in range(epochs))
-    state = torch.load(result["checkpoint"], weights_only=True)
-    assert state["epoch"] == epochs and state["optimizer"]["param_groups"][0]["lr"] == module.QUICK_LEARNING_RATE
-    assert state["step_losses"] == losses
+    assert result["checkpoint"] == str(folder / f"tudui_{epochs - 1}.pth")
+    tudui = Tudui()
+    tudui.load_state_dict(torch.load(result["checkpoint"], weights_only=True))
+    assert engine.evaluate(tudui, engine.make_loader(cifar10(data_root, False, quick=True), 64),
+                           nn.CrossEntropyLoss(), "cpu")["accuracy"] == pytest.approx(result["test_accuracy"])
+    # What --resume needs is in a file of its own, next to them.
+    state = torch.load(folder / "resume.pt", weights_only=True)
+    assert state["epoch"] == epochs and state["step_losses"] == losses
+    assert state["optimizer"]["param_groups"][0]["lr"] == module.QUICK_LEARNING_RATE
+    assert not (folder / "training.lock").exists()  # released at the end
 
 
-def test_same_seed_gives_the_same_run_and_another_seed_does_not(data_root, tmp_path):
+def test_same_seed_gives_the_same_run_and_prints_the_courses_lines(data_root, tmp_path, capsys,
+                                                                   monkeypatch):
+    monkeypatch.setattr(load_lesson("27_train"), "LOG_EVERY", 5)  # 16 steps: print some
     a = _train(data_root, tmp_path / "a", "--epochs", "1")
+    out = capsys.readouterr().out
+    for line in ("训练数据集的长度为：512", "测试数据集的长度为：256", "-------第 1 轮训练开始-------",
+                 "训练次数：15, Loss: ", "整体测试集上的Loss: ", "整体测试集上的正确率", "模型已保存",
+                 "1/1 轮完成 / epochs done"):
+        assert line in out, line
     b = _train(data_root, tmp_path / "b", "--epochs", "1")
     c = _train(data_root, tmp_path / "c", "--epochs", "1", "--seed", "1")
     assert a["step_losses"] == b["step_losses"]
     assert a["step_losses"] != c["step_losses"]
+
+
+def _cut_at_step(monkeypatch, step: int):
+    """Make the optimizer's ``step``-th step raise KeyboardInterrupt (Ctrl-C); returns an undo."""
+    real_step, calls = torch.optim.SGD.step, {"n": 0}
+
+    def step_then_ctrl_c(self, *args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == step:
+            raise KeyboardInterrupt
+        return real_step(self, *args, **kwargs)
+
+    monkeypatch.setattr(torch.optim.SGD, "step", step_then_ctrl_c)
+    return lambda: monkeypatch.setattr(torch.optim.SGD, "step", real_step)
 
 
 def test_ctrl_c_keeps_the_last_checkpoint_and_resume_matches_an_uninterrupted_run(
@@ -125,31 +199,23 @@ def test_ctrl_c_keeps_the_last_checkpoint_and_resume_matches_an_uninterrupted_ru
     monkeypatch.setattr(load_lesson("27_train"), "LOG_EVERY", 5)  # points before the cut
     full = _train(data_root, tmp_path / "full", "--epochs", "3", "--shuffle")
 
-    real_step, calls = torch.optim.SGD.step, {"n": 0}
-
-    def step_then_ctrl_c(self, *args, **kwargs):
-        calls["n"] += 1
-        if calls["n"] == 21:  # in the middle of the 2nd epoch (16 steps per epoch)
-            raise KeyboardInterrupt
-        return real_step(self, *args, **kwargs)
-
-    monkeypatch.setattr(torch.optim.SGD, "step", step_then_ctrl_c)
+    undo = _cut_at_step(monkeypatch, 21)  # in the middle of the 2nd epoch (16 steps per epoch)
     folder = tmp_path / "cut" / "27_train"
     with pytest.raises(SystemExit) as info:
         _train(data_root, tmp_path / "cut", "--epochs", "3", "--shuffle")
-    assert info.value.code == 2 and "--resume" in capsys.readouterr().err
-    assert sorted(p.name for p in folder.iterdir() if p.suffix in (".pth", ".tmp")) == [
-        "tudui_0.pth"]
-    state = torch.load(folder / "tudui_0.pth", weights_only=True)
+    assert info.value.code == 2 and "--resume" in _err(capsys)
+    assert sorted(p.name for p in folder.iterdir() if p.suffix in (".pth", ".pt", ".tmp")) == [
+        "resume.pt", "tudui_0.pth"]
+    state = torch.load(folder / "resume.pt", weights_only=True)
     assert state["epoch"] == 1 and len(state["step_losses"]) == 16
 
-    monkeypatch.setattr(torch.optim.SGD, "step", real_step)
+    undo()
     resumed = _train(data_root, tmp_path / "cut", "--epochs", "3", "--shuffle", "--resume")
     assert resumed["step_losses"] == full["step_losses"]
     assert [h["test_accuracy"] for h in resumed["history"]] == [
         h["test_accuracy"] for h in full["history"]]
-    a = torch.load(full["checkpoint"], weights_only=True)["model"]
-    b = torch.load(resumed["checkpoint"], weights_only=True)["model"]
+    a = torch.load(full["checkpoint"], weights_only=True)
+    b = torch.load(resumed["checkpoint"], weights_only=True)
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
     # TensorBoard shows the resumed run exactly as the uninterrupted one: no step drawn twice
     # (steps 5-20 were logged before the cut, and steps 20 again after the resume).
@@ -161,17 +227,32 @@ def test_ctrl_c_keeps_the_last_checkpoint_and_resume_matches_an_uninterrupted_ru
         assert values == pytest.approx(full_values), tag
 
 
+def test_slow_loader_shuffle_resume_matches_the_uninterrupted_and_the_fast_run(
+        data_root, tmp_path, monkeypatch):
+    flags = ("--epochs", "2", "--shuffle", "--slow-loader")
+    full = _train(data_root, tmp_path / "full", *flags)
+    fast = _train(data_root, tmp_path / "fast", "--epochs", "2", "--shuffle")
+    assert full["step_losses"] == fast["step_losses"]  # the same orders, the same batches
+    undo = _cut_at_step(monkeypatch, 21)
+    with pytest.raises(SystemExit):
+        _train(data_root, tmp_path / "cut", *flags)
+    undo()
+    resumed = _train(data_root, tmp_path / "cut", *flags, "--resume")
+    assert resumed["step_losses"] == full["step_losses"]
+    assert resumed["test_loss"] == full["test_loss"]
+
+
 def test_resume_without_a_checkpoint_and_cuda_without_gpu_are_clear_errors(data_root, tmp_path,
                                                                            capsys):
     with pytest.raises(SystemExit) as info:
         _train(data_root, tmp_path, "--resume")
-    assert info.value.code == 2 and "no checkpoint" in capsys.readouterr().err
+    assert info.value.code == 2 and "no checkpoint" in _err(capsys)
     if not torch.cuda.is_available():
         for lesson in ("27_train", "30_train_gpu"):
             with pytest.raises(SystemExit) as info:
                 load_lesson(lesson).main(["--data-root", str(data_root), "--log-dir",
                                           str(tmp_path), "--device", "cuda", "--quick"])
-            assert info.value.code == 2 and "CUDA" in capsys.readouterr().err
+            assert info.value.code == 2 and "CUDA" in _err(capsys)
 
 
 def test_a_new_run_replaces_old_checkpoints_and_resume_keeps_the_runs_settings(
@@ -184,18 +265,41 @@ def test_a_new_run_replaces_old_checkpoints_and_resume_keeps_the_runs_settings(
 
     done = _train(data_root, tmp_path, "--epochs", "2", "--resume")
     assert len(done["history"]) == 2 and "nothing to train" in capsys.readouterr().out
-    with pytest.raises(SystemExit) as info:
-        _train(data_root, tmp_path, "--epochs", "4", "--resume", "--lr", "0.2")
-    assert info.value.code == 2 and "lr: 0.05 -> 0.2" in capsys.readouterr().err
+    for flag, change in ((("--lr", "0.2"), "lr: 0.05 -> 0.2"), (("--bf16",), "bf16: False -> True")):
+        with pytest.raises(SystemExit) as info:
+            _train(data_root, tmp_path, "--epochs", "4", "--resume", *flag)
+        assert info.value.code == 2 and change in _err(capsys)
     assert sorted(p.name for p in folder.glob("*.pth")) == ["tudui_0.pth", "tudui_1.pth"]
 
 
-def test_bf16_runs_and_stays_close(data_root, tmp_path):
+def test_resume_needs_the_resume_file_and_refuses_a_damaged_one(data_root, tmp_path, capsys):
+    folder = tmp_path / "27_train"
+    folder.mkdir()
+    torch.save(Tudui().state_dict(), folder / "tudui_0.pth")  # weights only: nothing to go on from
+    with pytest.raises(SystemExit) as info:
+        _train(data_root, tmp_path, "--resume")
+    assert info.value.code == 2 and "no resume.pt" in _err(capsys)
+    (folder / "resume.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(SystemExit) as info:
+        _train(data_root, tmp_path, "--resume")
+    err = _err(capsys)
+    assert info.value.code == 2 and "resume.pt cannot be read" in err and "Traceback" not in err
+
+
+def test_bf16_only_where_the_hardware_has_it(data_root, tmp_path, monkeypatch, capsys):
     fp32 = _train(data_root, tmp_path / "fp32", "--epochs", "1")
-    bf16 = _train(data_root, tmp_path / "bf16", "--epochs", "1", "--bf16")
-    assert len(bf16["step_losses"]) == 16
-    assert all(torch.isfinite(torch.tensor(bf16["step_losses"])))
-    assert bf16["step_losses"] != fp32["step_losses"]  # it really ran in another precision
+    # torch's check for native bf16 on a CPU, patched so both branches run on any machine
+    monkeypatch.setattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: False)
+    capsys.readouterr()
+    fallback = _train(data_root, tmp_path / "no", "--epochs", "1", "--bf16")
+    notes = [line for line in capsys.readouterr().out.splitlines() if "no native bf16" in line]
+    assert len(notes) == 1 and "training in fp32" in notes[0] and "没有原生 bf16" in notes[0]
+    assert fallback["step_losses"] == fp32["step_losses"]  # exactly the fp32 run
+    monkeypatch.setattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: True)
+    bf16 = _train(data_root, tmp_path / "yes", "--epochs", "1", "--bf16")
+    assert "no native bf16" not in capsys.readouterr().out
+    assert len(bf16["step_losses"]) == 16 and all(torch.isfinite(torch.tensor(bf16["step_losses"])))
+    assert bf16["step_losses"] != fp32["step_losses"]  # it really ran in bf16
     assert bf16["step_losses"] == pytest.approx(fp32["step_losses"], abs=0.05)
 
 
@@ -206,18 +310,22 @@ def test_slow_loader_flag_gives_the_same_numbers(data_root, tmp_path):
 
 
 @pytest.mark.parametrize("way", ["to", "cuda"])
-def test_train_gpu_lesson_both_ways(run_lesson, log_dir, way):
+def test_train_gpu_lesson_both_ways(run_lesson, log_dir, way, capsys):
     result = run_lesson("30_train_gpu", "--way", way, "--epochs", "1")
-    expected = "cuda" if torch.cuda.is_available() else "cpu"
-    assert result["device"].startswith(expected) if way == "cuda" else True
+    # way 1 takes the GPU whenever there is one (as the video's code); way 2 the --device given
+    gpu = torch.cuda.is_available() and way == "cuda"
+    assert result["device"] == ("cuda" if gpu else "cpu")
     assert result["steps"] == 16 and len(result["history"]) == 1  # --quick: 512 pictures, batch 32
-    assert result["history"][0]["seconds"] > 0
+    out = capsys.readouterr().out
+    for line in ("训练数据集的长度为：512", "测试数据集的长度为：256", "本轮训练用时", "模型已保存"):
+        assert line in out, line
     events = read_events(log_dir / "30_train_gpu")
-    assert [s for s, _ in events["scalars"]["epoch_seconds"]] == [1]
-    assert events["scalars"]["epoch_seconds"][0][1] == pytest.approx(
-        result["history"][0]["seconds"], rel=1e-5)
-    state = torch.load(result["checkpoint"], weights_only=True)
-    assert state["arch"] == "Tudui" and state["epoch"] == 1
+    assert [s for s, _ in events["scalars"]["epoch_seconds"]] == [0]  # total_test_step 0
+    assert events["scalars"]["epoch_seconds"][0][1] == pytest.approx(result["epoch_seconds"],
+                                                                     rel=1e-5)
+    tudui = Tudui()
+    tudui.load_state_dict(torch.load(result["checkpoint"], weights_only=True))
+    assert Path(result["checkpoint"]).name == "tudui_0.pth"
 
 
 def test_train_gpu_quick_run_learns_so_32_test_gets_a_real_model(run_lesson, log_dir):
@@ -243,14 +351,94 @@ def test_impossible_flag_values_stop_before_anything_is_touched(lesson, data_roo
         with pytest.raises(SystemExit) as info:
             load_lesson(lesson).main(["--data-root", str(data_root), "--log-dir", str(tmp_path),
                                       "--quick", flag, value])
-        assert info.value.code == 2 and f"argument {flag}" in capsys.readouterr().err
+        assert info.value.code == 2 and f"argument {flag}" in _err(capsys)
     assert [p.name for p in folder.iterdir()] == ["tudui_0.pth"]  # nothing deleted or written
 
 
-def test_resume_from_a_bare_state_dict_is_a_clear_error(data_root, tmp_path, capsys):
+# --------------------------------------------------------------------------------------------
+# One run per folder, odd things in the folder, a closed output
+
+@pytest.mark.parametrize("lesson", ["27_train", "30_train_gpu"])
+def test_a_second_run_into_a_busy_folder_is_refused_and_a_stale_lock_taken_over(
+        lesson, data_root, tmp_path, capsys):
+    folder = tmp_path / lesson
+    folder.mkdir()
+    (folder / "tudui_0.pth").write_bytes(b"the running run's checkpoint")
+    live = os.getppid()  # a process that is surely alive: pytest's parent
+    (folder / "training.lock").write_text(json.dumps({"pid": live, "host": socket.gethostname()}))
+    argv = ["--data-root", str(data_root), "--log-dir", str(tmp_path), "--quick", "--epochs", "1"]
+    with pytest.raises(SystemExit) as info:
+        load_lesson(lesson).main(argv)
+    err = _err(capsys)
+    assert info.value.code == 2 and f"PID {live}" in err and "--log-dir" in err
+    assert (folder / "tudui_0.pth").read_bytes() == b"the running run's checkpoint"
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()  # its PID now names no process: the lock is stale
+    (folder / "training.lock").write_text(json.dumps({"pid": dead.pid,
+                                                      "host": socket.gethostname()}))
+    result = load_lesson(lesson).main(argv)
+    assert result["history"] and not (folder / "training.lock").exists()
+
+
+def test_run_lock_between_two_processes(tmp_path):
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time; sys.path.insert(0, sys.argv[1]); "
+         "from tudui.runlock import lock_folder; lock_folder(sys.argv[2]); print('locked', "
+         "flush=True); time.sleep(60)", str(SRC_DIR), str(tmp_path)],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        with pytest.raises(CourseError, match=f"PID {holder.pid}"):
+            runlock.lock_folder(tmp_path)
+    finally:
+        holder.kill()
+        holder.wait()
+    lock = runlock.lock_folder(tmp_path)  # the holder died: its lock is taken over
+    assert json.loads((tmp_path / "training.lock").read_text())["pid"] == os.getpid()
+    lock.release()
+    assert not (tmp_path / "training.lock").exists()
+
+
+def test_a_folder_named_like_a_checkpoint_is_a_clear_error(data_root, tmp_path, capsys):
+    (tmp_path / "27_train" / "tudui_7.pth").mkdir(parents=True)
+    for extra in ((), ("--resume",)):
+        with pytest.raises(SystemExit) as info:
+            _train(data_root, tmp_path, "--epochs", "1", *extra)
+        err = _err(capsys)
+        assert info.value.code == 2 and "tudui_7.pth is a folder" in err and "Traceback" not in err
+
+
+def test_temporary_files_of_a_killed_run_are_cleaned_up(data_root, tmp_path):
     folder = tmp_path / "27_train"
     folder.mkdir()
-    torch.save(Tudui().state_dict(), folder / "tudui_0.pth")
-    with pytest.raises(SystemExit) as info:
-        _train(data_root, tmp_path, "--resume")
-    assert info.value.code == 2 and "no epoch number" in capsys.readouterr().err
+    stale = [folder / ".tudui_3.pth.k2j4h5.tmp", folder / ".resume.pt.x8y7z6.tmp"]
+    for path in stale:
+        path.write_bytes(b"half a checkpoint")
+    (folder / "notes.tmp").write_text("mine")  # not the lesson's: kept
+    _train(data_root, tmp_path, "--epochs", "1")
+    assert not any(p.exists() for p in stale) and (folder / "notes.tmp").exists()
+
+
+def test_a_closed_output_does_not_stop_training(data_root, tmp_path):
+    """`python src/27_train.py | head -1`: the reader leaves after one line; training goes on
+    quietly and writes every checkpoint."""
+    proc = subprocess.Popen(
+        [sys.executable, str(SRC_DIR / "27_train.py"), "--quick", "--epochs", "2", "--device",
+         "cpu", "--data-root", str(data_root), "--log-dir", str(tmp_path)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    proc.stdout.readline()
+    proc.stdout.close()  # like `head -1` exiting
+    err = proc.stderr.read().decode("utf-8", "replace")
+    assert proc.wait(timeout=120) == 0, err
+    assert "Traceback" not in err and "BrokenPipe" not in err
+    folder = tmp_path / "27_train"
+    assert sorted(p.name for p in folder.glob("*.pth")) == ["tudui_0.pth", "tudui_1.pth"]
+    assert torch.load(folder / "resume.pt", weights_only=True)["epoch"] == 2
+
+
+def test_time_left_line():
+    assert engine.time_left_line(1, 10, 120.0) == (
+        "1/10 轮，预计还需 18 分钟 / 1/10 epochs, about 18 min left")
+    assert "less than a minute left" in engine.time_left_line(2, 3, 20.0)
+    assert engine.time_left_line(3, 3, 500.0) == "3/3 轮完成 / epochs done"

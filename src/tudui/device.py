@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import platform
 
 import torch
@@ -84,3 +85,39 @@ def describe(device: torch.device) -> str:
     ok, reason = cuda_status()
     why = "" if ok else f" — no GPU: {reason.split(';')[0].split(':')[0]}"
     return f"使用设备 / device: cpu{why}"
+
+
+# --------------------------------------------------------------------------------------------
+# Mixed precision (--bf16): only where the hardware computes bf16 natively
+
+def native_bf16(device: torch.device) -> bool:
+    """True where bf16 runs at hardware speed: CUDA GPUs from Ampere on, CPUs whose oneDNN has
+    bf16 kernels (AVX-512 / AMX). Elsewhere bf16 is emulated and much slower than fp32."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported(including_emulation=False)
+    if device.type == "cpu":
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    return False  # mps: bf16 autocast there depends on the Mac and the macOS version
+
+
+def bf16_or_fp32(device: torch.device) -> torch.dtype | None:
+    """What ``--bf16`` trains in: bf16 where it is native, else fp32 (None) with one line saying why.
+
+    Measured on a 2-core AVX2 laptop CPU: bf16 autocast ran at 86-91 images/s against 1,126-1,403
+    in fp32, about 13x slower, because every bf16 operation is emulated there.
+    """
+    if native_bf16(device):
+        return torch.bfloat16
+    zh, en = {"cpu": ("此 CPU", "this CPU"), "cuda": ("此 GPU", "this GPU")}.get(
+        device.type, (device.type, device.type))
+    print(f"--bf16：{zh}没有原生 bf16，在这里会慢很多（CPU 上约 13 倍），改用 fp32 训练。/ "
+          f"--bf16: {en} has no native bf16, so it would be much slower (about 13x on a CPU): "
+          "training in fp32.")
+    return None
+
+
+def autocast(device: torch.device | str, dtype: torch.dtype | None):
+    """Autocast to ``dtype`` on ``device``; a do-nothing context when ``dtype`` is None (fp32)."""
+    if dtype is None:
+        return contextlib.nullcontext()
+    return torch.autocast(torch.device(device).type, dtype=dtype)

@@ -11,12 +11,13 @@ of the weights and test-time augmentation. The code is ours; the numbers are the
 
 from __future__ import annotations
 
-import contextlib
 import time
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from tudui.device import autocast
 
 WHITEN_PATCH = 2            # the first layer looks at 2x2 patches: 3*2*2 = 12 numbers
 WHITEN_EPS = 5e-4           # keeps the rarest patch directions from being blown up
@@ -96,16 +97,19 @@ def whitening_filters(images: torch.Tensor, eps: float = WHITEN_EPS) -> torch.Te
     return torch.cat([filters, -filters])
 
 
-def crop_flip(padded: torch.Tensor, flip: torch.Tensor, size: int = 32) -> torch.Tensor:
+def crop_flip(padded: torch.Tensor, flip: torch.Tensor, size: int = 32,
+              generator: torch.Generator | None = None) -> torch.Tensor:
     """Random ``size`` x ``size`` crops of a padded batch, mirrored where ``flip`` is True.
 
     One gather on the device: each image gets its own row and column indices; a mirror is the
-    same columns read backwards. No Python loop over images, no trip to the CPU.
+    same columns read backwards. No Python loop over images. The offsets come from
+    ``generator`` when given (drawn where it lives, then moved), else from torch's global RNG.
     """
     n, channels, height, width = padded.shape
     device = padded.device
-    top = torch.randint(0, height - size + 1, (n, 1), device=device)
-    left = torch.randint(0, width - size + 1, (n, 1), device=device)
+    where = generator.device if generator is not None else device
+    top = torch.randint(0, height - size + 1, (n, 1), generator=generator, device=where).to(device)
+    left = torch.randint(0, width - size + 1, (n, 1), generator=generator, device=where).to(device)
     steps = torch.arange(size, device=device)
     rows = top + steps                                        # [n, size]
     cols = torch.where(flip[:, None], left + steps.flip(0), left + steps)
@@ -152,13 +156,6 @@ def amp_dtype(device: torch.device, precision: str = "auto") -> torch.dtype | No
     return PRECISIONS[precision]
 
 
-def autocast(dtype: torch.dtype | None):
-    """Mixed precision on CUDA in ``dtype``; a do-nothing context when ``dtype`` is None."""
-    if dtype is None:
-        return contextlib.nullcontext()
-    return torch.autocast(device_type="cuda", dtype=dtype)
-
-
 def tta_logits(net: nn.Module, x: torch.Tensor, level: int) -> torch.Tensor:
     """Logits averaged over views of ``x``: 0 = as is, 1 = and its mirror, 2 = also shifted by
     one pixel up-left and down-right (each with its mirror), the shifted views weighing half."""
@@ -182,7 +179,7 @@ def predict(net: nn.Module, images: torch.Tensor, tta: int = 0, batch_size: int 
     """Float32 logits [N, classes] for ``images`` in eval mode, with ``tta`` test-time views
     (autocast to ``dtype`` on CUDA when given)."""
     net.eval()
-    with autocast(dtype):
+    with autocast(images.device, dtype):
         return torch.cat([tta_logits(net, chunk, tta) for chunk in images.split(batch_size)])
 
 
