@@ -6,6 +6,7 @@ import errno
 import os
 import re
 import shlex
+import shutil
 import stat
 import subprocess
 import sys
@@ -193,6 +194,13 @@ def test_runner_runs_a_lesson_and_prints_the_summary(tmp_path):
     assert re.search(r"01_env_check\s+OK", proc.stdout)
     assert "make tensorboard" in proc.stdout
     assert (tmp_path / "_tour" / "01_env_check.txt").read_text().count("torch") > 0
+
+
+def test_ctrl_c_stops_the_tour_with_the_same_line(tmp_path, monkeypatch, capsys):
+    runner = load_lesson("run_lessons")
+    monkeypatch.setattr(runner, "run_one", lambda *args: (130, 0.5, "stopped"))  # the lesson got it
+    assert runner.main(["--only", "01", "--log-dir", str(tmp_path)]) == 130
+    assert capsys.readouterr().err.strip() == errors.INTERRUPTED
 
 
 @pytest.mark.parametrize("flag_type, good, bad", [
@@ -401,3 +409,37 @@ def test_a_python_without_torch_gets_one_line_saying_what_to_do():
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert proc.stderr.count("\n") == 1 and "make lessons" in proc.stderr
     assert "source .venv/bin/activate" in proc.stderr and "没有找到 torch" in proc.stderr
+
+
+FAKE_PYTHON = """#!/bin/sh
+echo "$*" >> "$(dirname "$0")/calls.log"
+case "$*" in *dry-run*|-c*) exit "$(cat "$(dirname "$0")/check_rc")";; esac
+"""
+
+
+@pytest.mark.skipif(shutil.which("make") is None or os.name != "posix", reason="needs make")
+@pytest.mark.parametrize("installed, expected", [(True, "kept as it is"), (False, "updating")])
+def test_make_checks_a_hand_made_venv_instead_of_reinstalling_it(installed, expected, tmp_path):
+    for name in ("Makefile", "requirements.txt"):
+        shutil.copy(REPO / name, tmp_path / name)
+    bin_dir = tmp_path / ".venv" / "bin"  # a .venv made by hand: no stamp file
+    bin_dir.mkdir(parents=True)
+    (bin_dir / "python").write_text(FAKE_PYTHON)  # records what make asks of it
+    (bin_dir / "python").chmod(0o755)
+    (bin_dir / "check_rc").write_text("0" if installed else "1")
+
+    def make_venv() -> str:
+        return subprocess.run(["make", "-s", "venv", "PYTHON=false"], cwd=tmp_path, check=True,
+                              capture_output=True, text=True, timeout=60).stdout
+
+    out = make_venv()
+    calls = (bin_dir / "calls.log").read_text().splitlines()
+    assert "checking .venv" in out and expected in out and "creating" not in out
+    assert "--dry-run --no-index" in calls[0]  # versions checked offline first
+    if installed:  # then the imports, and nothing installed
+        assert len(calls) == 2 and calls[1].startswith("-c import torch, torchvision")
+    else:  # pip installs what is missing into the same .venv
+        assert calls[1:] == ["-m pip install --disable-pip-version-check -r requirements.txt"]
+    assert (tmp_path / ".venv" / "requirements.installed").read_text() == \
+        (tmp_path / "requirements.txt").read_text()
+    assert make_venv().strip() == ">> checking .venv: requirements.txt unchanged since its last install"
