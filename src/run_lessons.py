@@ -29,7 +29,7 @@ from tudui.errors import (  # noqa: E402
     INTERRUPTED_EXIT_CODE,
     SKIP_EXIT_CODE,
 )
-from tudui.paths import LOGS_DIR, REPO_ROOT, lesson_files  # noqa: E402
+from tudui.paths import LOGS_DIR, REPO_ROOT, lesson_files, shell_quote  # noqa: E402
 
 PREPARE = "00_prepare_data"
 
@@ -127,7 +127,8 @@ def main(argv=None) -> int:
     print(f"\n{len(rows) - len(failed)}/{len(rows)} lessons ran without failing in {total:.0f}s."
           + (f" Failed: {', '.join(failed)}." if failed else ""))
     print("打开 TensorBoard / open TensorBoard:  make tensorboard   "
-          f"(or: tensorboard --logdir {log_dir} --host 127.0.0.1)")
+          f"(or: tensorboard --logdir {shell_quote(str(log_dir))} --host 127.0.0.1 "
+          "--samples_per_plugin images=0)")
     return 1 if failed else 0
 
 
