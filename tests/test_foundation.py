@@ -183,7 +183,10 @@ def test_env_check_reports_versions_and_device(capsys):
     assert result["device"] == "cpu"
     assert result["cuda_available"] == torch.cuda.is_available() and result["cuda_reason"]
     assert "is_available" in result["help_text"] and "is_available" in result["cuda_tools"]
-    assert "torch.cuda.is_available() =" in capsys.readouterr().out
+    assert result["cpu_capability"] == torch.backends.cpu.get_cpu_capability()
+    assert result["bf16_native"] == torch.ops.mkldnn._is_mkldnn_bf16_supported()
+    out = capsys.readouterr().out
+    assert "torch.cuda.is_available() =" in out and f"CPU: {result['cpu_capability']}" in out
 
 
 def test_runner_runs_a_lesson_and_prints_the_summary(tmp_path):
@@ -337,7 +340,7 @@ def test_a_file_where_a_folder_is_needed_and_a_folder_where_a_file_is(tmp_path, 
     assert (folder / "inside").is_dir()
 
 
-def test_os_errors_raised_anywhere_in_a_lesson_are_explained_and_others_are_not(capsys):
+def test_os_errors_raised_anywhere_in_a_lesson_are_explained_and_others_are_not(tmp_path, capsys):
     data = "/somewhere/dataset/cifar-10-batches-py"
 
     @errors.friendly_errors
@@ -349,6 +352,18 @@ def test_os_errors_raised_anywhere_in_a_lesson_are_explained_and_others_are_not(
     message = " ".join(capsys.readouterr().err.split())
     assert info.value.code == 2 and f"permission denied for {data}" in message
     assert data in message and "--data-root" in message and "没有权限" in message
+
+    @errors.friendly_errors
+    def event_file_on_a_full_disk(argv=None):  # TensorBoard's writer names no file
+        paths.lesson_log_dir("08_tensorboard", argv[0])
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with pytest.raises(SystemExit) as info:
+        event_file_on_a_full_disk([str(tmp_path)])
+    message = " ".join(capsys.readouterr().err.split())
+    assert info.value.code == 2
+    assert f"no space left on the disk while writing a file in {tmp_path / '08_tensorboard'}" \
+        in message and "磁盘空间不足" in message
 
     @errors.friendly_errors
     def bug(argv=None):

@@ -31,7 +31,9 @@ class CourseError(Exception):
         lines = []
         if self.zh:
             lines.append(f"错误：{self.zh}")
-        lines.append(textwrap.fill(f"Error: {self.en}", width=100))
+        # never break inside a path or a command (argparse-style hyphens), so they copy whole
+        lines.append(textwrap.fill(f"Error: {self.en}", width=100, break_on_hyphens=False,
+                                   break_long_words=False))
         return "\n".join(lines)
 
 
@@ -71,7 +73,7 @@ def os_error(err: OSError, path: str | os.PathLike | None = None,
         shown = f"a file in {folder}" if folder else "a file"
         shown_zh = f"{folder} 中的文件" if folder else "文件"
     action = f"while {doing} {shown}" if doing else f"for {shown}"
-    action_zh = f"{_DOING.get(doing, '访问')} {shown_zh} 时"
+    action_zh = f"{_DOING.get(doing, '访问')} {shown_zh}{' ' if path is not None else ''}时"
     if code in _NO_SPACE:
         return CourseError(
             f"no space left on the disk {action}. Free some space (old runs under logs/ can go: "
