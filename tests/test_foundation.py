@@ -401,6 +401,8 @@ def test_shell_quote_is_safe_to_paste_into_a_posix_shell():
     for name in ODD_NAMES:
         assert shlex.split(paths.shell_quote(name)) == [name]
     assert paths.shell_quote("plain/path_1.pth") == "plain/path_1.pth"  # no noise when not needed
+    assert paths.shell_quote("D:/课程/data") == "D:/课程/data"
+    assert paths.shell_quote("/tmp/my logs") == '"/tmp/my logs"'  # the same as on Windows
     words = " ".join(paths.shell_quote(n) for n in ODD_NAMES)
     echoed = subprocess.run(["sh", "-c", f"printf '%s\\n' {words}"], capture_output=True,
                             text=True, check=True).stdout

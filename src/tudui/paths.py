@@ -51,18 +51,23 @@ def lesson_log_dir(lesson: str, log_dir: str | os.PathLike | None = None) -> Pat
 
 
 def shell_quote(text: str) -> str:
-    """``text`` as one word a learner can paste into a terminal.
+    """``text`` as one word a learner can paste into a terminal: as it is when nothing in it is
+    special (letters of any script, digits, ``_-./:+=@%,``), else quoted.
 
-    POSIX shells: ``shlex.quote`` (single quotes, so ``$``, backticks, quotes and spaces stay
-    literal). Windows: double quotes, the only quoting cmd understands, which PowerShell reads
-    the same way for everything Windows paths usually hold (spaces, brackets, ``&``, Chinese);
-    Windows file names cannot contain ``"``. No single form is literal in both shells for ``$``
-    or a backtick (PowerShell) and ``%NAME%`` (cmd); such folder names are rare on Windows.
+    POSIX shells: double quotes, as on Windows, unless the text holds one of ``$`"\\!``, which
+    stay special inside double quotes; then ``shlex.quote`` (single quotes: everything literal).
+    Windows: double quotes, the only quoting cmd understands, which PowerShell reads the same way
+    for everything Windows paths usually hold (spaces, brackets, ``&``, Chinese); file names
+    cannot contain ``"`` there. No one form is literal in both shells for ``$`` or a backtick
+    (PowerShell) and ``%NAME%`` (cmd), and such folder names are rare on Windows.
     """
-    if os.name != "nt":
-        return shlex.quote(text)
-    plain = text and all(c.isalnum() or c in "_-./\\:+=@," for c in text)
-    return text if plain else f'"{text}"'
+    windows = os.name == "nt"
+    plain = "_-./:+=@%," + ("\\" if windows else "")
+    if text and all(c.isalnum() or c in plain for c in text):
+        return text
+    if windows or not any(c in text for c in '$`"\\!'):
+        return f'"{text}"'
+    return shlex.quote(text)
 
 
 def lesson_command(lesson: str, log_dir: str | os.PathLike | None = None) -> str:
