@@ -18,6 +18,7 @@ TensorBoard:  本课不写日志 / this lesson writes no logs.
 
 from __future__ import annotations
 
+from tudui import torch_installed  # noqa: F401  # isort: skip (one clear line without torch)
 import platform
 import pydoc
 
@@ -64,6 +65,11 @@ def main(argv=None) -> dict:
     print(f"torch.backends.mps.is_available() = {mps_ok}  ({mps_reason})")
     device = pick_device(args.device)
     print(describe(device))
+    # Extra (not in the video): what this CPU computes fast. Without native bf16 (most laptops:
+    # AVX2 only) --bf16 would be emulated and many times slower than fp32.
+    cpu_capability = torch.backends.cpu.get_cpu_capability()
+    bf16_native = bool(getattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: False)())
+    print(f"CPU: {cpu_capability}, bf16 原生支持 / native bf16: {'yes' if bf16_native else 'no'}")
 
     # P4: dir() opens a "toolbox" to see what is inside; help() reads a tool's manual.
     print("\n== P4: dir(torch) 里有 cuda 吗 / is cuda in dir(torch)? ==", "cuda" in dir(torch))
@@ -76,6 +82,7 @@ def main(argv=None) -> dict:
 
     return {"versions": versions, "cuda_available": cuda_ok, "cuda_reason": cuda_reason,
             "mps_available": mps_ok, "device": str(device), "cuda_tools": cuda_tools,
+            "cpu_capability": cpu_capability, "bf16_native": bf16_native,
             "help_text": manual}
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -22,8 +23,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from tudui.errors import EXIT_CODE, SKIP_EXIT_CODE  # noqa: E402
-from tudui.paths import LOGS_DIR, REPO_ROOT, lesson_files  # noqa: E402
+from tudui.errors import (  # noqa: E402
+    EXIT_CODE,
+    INTERRUPTED,
+    INTERRUPTED_EXIT_CODE,
+    SKIP_EXIT_CODE,
+)
+from tudui.paths import LOGS_DIR, REPO_ROOT, lesson_files, shell_quote  # noqa: E402
 
 PREPARE = "00_prepare_data"
 
@@ -54,38 +60,15 @@ def written_under(log_dir: Path, lesson: str, since: float) -> str:
     return ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items())) or "-"
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--full", action="store_true", help="the course's own settings (slow)")
-    parser.add_argument("--only", nargs="*", default=None,
-                        help="run only lessons whose number or name starts with these")
-    parser.add_argument("--device", default=None, help="passed on to every lesson")
-    parser.add_argument("--data-root", default=None, help="passed on to every lesson")
-    parser.add_argument("--log-dir", default=str(LOGS_DIR), help="passed on to every lesson")
-    args = parser.parse_args(argv)
-    log_dir = Path(args.log_dir).resolve()
-
-    lessons = lesson_files()
-    if args.only:
-        lessons = [p for p in lessons if any(p.stem.startswith(o.zfill(2)) or p.stem.startswith(o)
-                                             for o in args.only)]
-    common = ["--log-dir", str(log_dir)]
-    if args.data_root:
-        common += ["--data-root", args.data_root]
-    extra = common + ([] if args.full else ["--quick"])
-    if args.device:
-        extra += ["--device", args.device]
-    transcript_dir = log_dir / "_tour"
-    transcript_dir.mkdir(parents=True, exist_ok=True)
-
-    mode = "full course settings" if args.full else "--quick"
-    print(f"课程导览 / lesson tour: {len(lessons)} lessons, {mode}; "
-          f"each lesson's output goes to {transcript_dir}/<lesson>.txt\n")
-    rows, tour_start = [], time.perf_counter()
+def tour(lessons: list[Path], common: list[str], extra: list[str], log_dir: Path,
+         transcript_dir: Path, rows: list) -> None:
+    """Run each lesson, print its line, and append (lesson, status, seconds, wrote) to rows."""
     for path in lessons:
         since = time.time()
         lesson_extra = common if path.stem == PREPARE else extra
         code, seconds, output = run_one(path, lesson_extra, transcript_dir)
+        if code in (INTERRUPTED_EXIT_CODE, -signal.SIGINT):  # Ctrl-C reached the lesson first
+            raise KeyboardInterrupt
         status = "OK" if code == 0 else "skipped" if code == SKIP_EXIT_CODE else "FAILED"
         if path.stem == PREPARE and code == EXIT_CODE:
             print("  00_prepare_data: download failed, using generated stand-ins (--synthetic)")
@@ -98,7 +81,43 @@ def main(argv=None) -> int:
             tail = "\n".join(output.strip().splitlines()[-12:])
             print("    " + tail.replace("\n", "\n    "))
 
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--full", action="store_true", help="the course's own settings (slow)")
+    parser.add_argument("--only", nargs="*", default=None,
+                        help="run only lessons whose number or name starts with these")
+    parser.add_argument("--device", default=None, help="passed on to every lesson")
+    parser.add_argument("--data-root", default=None, help="passed on to every lesson")
+    parser.add_argument("--log-dir", default=str(LOGS_DIR), help="passed on to every lesson")
+    args = parser.parse_args(argv)
+    # the lessons run with the repository as their folder: relative paths are read from ours
+    log_dir = Path(os.path.abspath(os.path.expanduser(args.log_dir)))
+
+    lessons = lesson_files()
+    if args.only:
+        lessons = [p for p in lessons if any(p.stem.startswith(o.zfill(2)) or p.stem.startswith(o)
+                                             for o in args.only)]
+    common = ["--log-dir", str(log_dir)]
+    if args.data_root:
+        common += ["--data-root", os.path.abspath(os.path.expanduser(args.data_root))]
+    extra = common + ([] if args.full else ["--quick"])
+    if args.device:
+        extra += ["--device", args.device]
+    transcript_dir = log_dir / "_tour"
+    transcript_dir.mkdir(parents=True, exist_ok=True)
+
+    mode = "full course settings" if args.full else "--quick"
+    print(f"课程导览 / lesson tour: {len(lessons)} lessons, {mode}; "
+          f"each lesson's output goes to {transcript_dir}/<lesson>.txt\n")
+    rows, tour_start = [], time.perf_counter()
+    try:
+        tour(lessons, common, extra, log_dir, transcript_dir, rows)
+    except KeyboardInterrupt:  # the running lesson got the Ctrl-C too and stopped cleanly
+        print("\n" + INTERRUPTED, file=sys.stderr)
+        return INTERRUPTED_EXIT_CODE
     total = time.perf_counter() - tour_start
+
     width = max(len(r[0]) for r in rows) if rows else 10
     print(f"\n{'lesson':<{width}}  {'status':<15} {'seconds':>8}  wrote under logs/<lesson>/")
     print("-" * (width + 60))
@@ -108,7 +127,8 @@ def main(argv=None) -> int:
     print(f"\n{len(rows) - len(failed)}/{len(rows)} lessons ran without failing in {total:.0f}s."
           + (f" Failed: {', '.join(failed)}." if failed else ""))
     print("打开 TensorBoard / open TensorBoard:  make tensorboard   "
-          f"(or: tensorboard --logdir {log_dir} --host 127.0.0.1)")
+          f"(or: tensorboard --logdir {shell_quote(str(log_dir))} --host 127.0.0.1 "
+          "--samples_per_plugin images=0)")
     return 1 if failed else 0
 
 

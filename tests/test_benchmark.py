@@ -30,18 +30,27 @@ def test_training_flops_per_image_counts_every_multiply_add(train_speed):
     assert round(train_speed.training_flops_per_image(Tudui()) / 1e6, 1) == 69.2
 
 
-def test_a_short_run_reports_every_figure(train_speed, data_root, capsys):
+def test_a_short_run_reports_every_figure(train_speed, data_root, capsys, monkeypatch):
+    monkeypatch.setattr(train_speed, "bf16_native", lambda: False)  # an AVX2-only CPU
     threads = torch.get_num_threads()
     try:
-        result = train_speed.main(["--data-root", str(data_root), "--images", "128",
-                                   "--repeats", "1", "--threads", "1"])
+        result = train_speed.main(["--data-root", str(data_root), "--images", "64",
+                                   "--repeats", "1", "--threads", "1", "--cpu-time"])
     finally:
         torch.set_num_threads(threads)  # --threads is process-wide
     speeds = result["images_per_second"]
-    assert set(speeds) == {"course-style", "engine (fp32)", "engine --bf16"}
-    assert all(v > 0 for v in speeds.values())
+    other = "contiguous" if result["engine_channels_last"] else "channels-last"
+    assert set(speeds) == {"course-style", "engine (fp32)", f"engine fp32, {other}", "layers alone"}
+    assert all(v > 0 for v in speeds.values()) and 0 <= result["noise"] < 1
+    assert all(len(rounds) == 1 and max(rounds) == speeds[name]  # best of the interleaved rounds
+               for name, rounds in result["rounds"].items())
     assert result["engine_ratio"] == pytest.approx(speeds["engine (fp32)"] / speeds["course-style"])
     assert result["rates"]["limit"] == max(result["rates"]["matmul"], result["rates"]["conv"]) > 0
-    assert result["layer_ms"]["conv"] > 0 and result["layer_ms"]["max-pool"] > 0
+    assert result["faster_memory_format"] in ("channels_last", "contiguous")
     out = capsys.readouterr().out
-    assert "of the fp32 compute limit" in out and "ceiling" in out
+    assert result["bf16"] == "not native on this CPU" and "engine --bf16" not in speeds
+    assert "not native on this CPU: not timed" in out and "of the fp32 compute limit" in out
+    if speeds["engine (fp32)"] <= speeds["layers alone"]:  # a ceiling only when it is one
+        assert result["ceiling_images_per_second"] == speeds["layers alone"] and "ceiling" in out
+    else:
+        assert result["ceiling_images_per_second"] is None and "no ceiling is claimed" in out

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import re
+import shlex
+import shutil
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -101,6 +105,7 @@ def test_friendly_errors_print_one_paragraph_and_exit_2(capsys):
     with pytest.raises(SystemExit) as info:
         skipper([])
     assert info.value.code == errors.SKIP_EXIT_CODE
+    capsys.readouterr()
 
     @errors.friendly_errors
     def interrupted(argv=None):
@@ -108,7 +113,21 @@ def test_friendly_errors_print_one_paragraph_and_exit_2(capsys):
 
     with pytest.raises(SystemExit) as info:
         interrupted([])
-    assert info.value.code == 2 and "--resume" in capsys.readouterr().err
+    assert info.value.code == errors.INTERRUPTED_EXIT_CODE == 130
+    err = capsys.readouterr().err.strip()
+    assert err == errors.INTERRUPTED and "已中断" in err and "Interrupted" in err
+    assert "--resume" in err and "\n" not in err  # one line
+
+
+def test_ctrl_c_outside_main_is_the_same_one_line(capsys):
+    # while torch is still being imported, before main(): tudui installs this hook on import
+    assert getattr(sys.excepthook, "tudui", False)
+    seen = []
+    hook = errors.interrupted_hook(lambda *exc: seen.append(exc[0]))
+    hook(KeyboardInterrupt, KeyboardInterrupt(), None)
+    assert capsys.readouterr().err.strip() == errors.INTERRUPTED and seen == []
+    hook(ValueError, ValueError("a bug"), None)
+    assert seen == [ValueError]  # everything else keeps its traceback
 
 
 def test_writer_goes_under_logs_lesson_and_replaces_old_runs(tmp_path):
@@ -164,7 +183,10 @@ def test_env_check_reports_versions_and_device(capsys):
     assert result["device"] == "cpu"
     assert result["cuda_available"] == torch.cuda.is_available() and result["cuda_reason"]
     assert "is_available" in result["help_text"] and "is_available" in result["cuda_tools"]
-    assert "torch.cuda.is_available() =" in capsys.readouterr().out
+    assert result["cpu_capability"] == torch.backends.cpu.get_cpu_capability()
+    assert result["bf16_native"] == torch.ops.mkldnn._is_mkldnn_bf16_supported()
+    out = capsys.readouterr().out
+    assert "torch.cuda.is_available() =" in out and f"CPU: {result['cpu_capability']}" in out
 
 
 def test_runner_runs_a_lesson_and_prints_the_summary(tmp_path):
@@ -177,10 +199,22 @@ def test_runner_runs_a_lesson_and_prints_the_summary(tmp_path):
     assert (tmp_path / "_tour" / "01_env_check.txt").read_text().count("torch") > 0
 
 
+def test_ctrl_c_stops_the_tour_with_the_same_line(tmp_path, monkeypatch, capsys):
+    runner = load_lesson("run_lessons")
+    monkeypatch.setattr(runner, "run_one", lambda *args: (130, 0.5, "stopped"))  # the lesson got it
+    assert runner.main(["--only", "01", "--log-dir", str(tmp_path)]) == 130
+    assert capsys.readouterr().err.strip() == errors.INTERRUPTED
+
+
 @pytest.mark.parametrize("flag_type, good, bad", [
     (cli.positive_int, [("1", 1), ("64", 64)], ["0", "-3", "1.5", "x"]),
     (cli.non_negative_int, [("0", 0), ("4", 4)], ["-1", "two"]),
-    (cli.positive_float, [("0.01", 0.01), ("1e-3", 1e-3)], ["0", "-1", "nan", "inf", "x"]),
+    (cli.positive_finite_float, [("0.01", 0.01), ("2.5", 2.5), ("1e6", 1e6)],
+     ["0", "-1", "nan", "inf", "-inf", "1e999", "x"]),
+    (cli.learning_rate, [("0.01", 0.01), ("1e-3", 1e-3), ("10", 10.0)],
+     ["0", "-1", "nan", "inf", "1e300", "10.5", "x"]),
+    (cli.seed, [("0", 0), ("4294967295", 2**32 - 1)],
+     ["-1", "4294967296", "99999999999999999999999", "1.5", "x"]),
 ])
 def test_flag_types_reject_values_no_lesson_can_use(flag_type, good, bad, capsys):
     for text, value in good:
@@ -193,6 +227,29 @@ def test_flag_types_reject_values_no_lesson_can_use(flag_type, good, bad, capsys
         assert info.value.code == 2
         err = capsys.readouterr().err
         assert "argument --value" in err and "/ must be" in err
+        assert "错误：命令行参数不对" in err  # argparse's English line, then a Chinese one
+
+
+def test_seed_is_bounded_in_every_lesson_and_argparse_errors_are_bilingual(capsys):
+    parser = cli.lesson_parser("t")
+    assert parser.parse_args(["--seed", str(cli.MAX_SEED)]).seed == 2**32 - 1
+    for argv in (["--seed", str(2**60)], ["--no-such-flag"], ["--device", "tpu"]):
+        with pytest.raises(SystemExit) as info:
+            parser.parse_args(argv)
+        assert info.value.code == 2
+        lines = capsys.readouterr().err.strip().splitlines()
+        assert lines[0].startswith("usage:") and ": error: " in lines[-2]
+        assert "错误：" in lines[-1] and "--help" in lines[-1]
+
+
+def test_command_line_paths_are_read_from_the_current_folder_and_shown_absolute(
+        tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    args = cli.lesson_parser("t").parse_args(["--data-root", "data", "--log-dir", "~/runs/../logs"])
+    assert args.data_root == str(tmp_path / "data")
+    assert args.log_dir == str(tmp_path / "home" / "logs")
+    assert paths.lesson_log_dir("27_train", "out") == tmp_path / "out" / "27_train"
 
 
 def test_lessons_print_chinese_through_a_cp1252_pipe(tmp_path):
@@ -223,3 +280,183 @@ def test_asking_for_a_missing_gpu_fails_in_every_lesson_parser():
     assert parser.parse_args(["--device", "cpu"]).device == "cpu"
     with pytest.raises(errors.CourseError, match="CUDA"):
         parser.parse_args(["--device", "cuda"])
+
+
+# ---------------------------------------------------------------- OS-level failures, file safety
+
+@errors.friendly_errors
+def _saving_lesson(argv=None):
+    """A lesson's shape, reduced to the write every lesson ends with."""
+    paths.atomic_write_bytes(argv[0], b"new weights" * 1000)
+    return {}
+
+
+def _exit_code_and_message(argv, capsys) -> tuple[int, str]:
+    with pytest.raises(SystemExit) as info:
+        _saving_lesson(argv)
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    return info.value.code, " ".join(err.split())
+
+
+@pytest.mark.parametrize("code, words", [
+    (errno.ENOSPC, ["no space left", "make clean-logs", "--log-dir", "磁盘空间不足", "写了一半的已删除"]),
+    (errno.EROFS, ["read-only file system", "--log-dir", "只读"]),
+    (errno.EACCES, ["permission denied while writing", "chmod", "--log-dir", "没有权限"]),
+])
+def test_a_failed_write_is_one_paragraph_and_the_complete_file_stays(code, words, tmp_path,
+                                                                      monkeypatch, capsys):
+    target = paths.atomic_write_bytes(tmp_path / "27_train" / "tudui_0.pth", b"complete")
+
+    def half_then_fail(fd, data):  # the disk fills up (or refuses) in the middle of the write
+        os.write(fd, data[:100])
+        os.close(fd)
+        raise OSError(code, os.strerror(code))
+
+    monkeypatch.setattr(paths, "_write_and_sync", half_then_fail)
+    exit_code, message = _exit_code_and_message([str(target)], capsys)
+    assert exit_code == 2 and str(target) in message
+    assert all(word in message for word in words), message
+    assert target.read_bytes() == b"complete"
+    assert [p.name for p in target.parent.iterdir()] == ["tudui_0.pth"]  # no .tmp left
+
+
+def test_a_file_where_a_folder_is_needed_and_a_folder_where_a_file_is(tmp_path, capsys):
+    blocker = tmp_path / "logs"
+    blocker.write_text("a file, not a folder")
+    exit_code, message = _exit_code_and_message([str(blocker / "27_train" / "x.pth")], capsys)
+    assert exit_code == 2 and f"{blocker} is a file" in message and "--log-dir" in message
+    assert "是一个文件" in message and blocker.read_text() == "a file, not a folder"
+    with pytest.raises(errors.CourseError, match=f"{re.escape(str(blocker))} is a file"):
+        paths.lesson_log_dir("27_train", blocker)
+
+    folder = tmp_path / "out" / "tudui_7.pth"  # a folder with a checkpoint's name
+    (folder / "inside").mkdir(parents=True)
+    exit_code, message = _exit_code_and_message([str(folder)], capsys)
+    assert exit_code == 2 and str(folder) in message
+    if os.name == "posix":  # Windows reports the same rename as "access denied"
+        assert "is a folder" in message and "是一个文件夹" in message
+    assert sorted(p.name for p in folder.parent.iterdir()) == ["tudui_7.pth"]
+    assert (folder / "inside").is_dir()
+
+
+def test_os_errors_raised_anywhere_in_a_lesson_are_explained_and_others_are_not(tmp_path, capsys):
+    data = "/somewhere/dataset/cifar-10-batches-py"
+
+    @errors.friendly_errors
+    def reading(argv=None):
+        raise PermissionError(errno.EACCES, "Permission denied", data)
+
+    with pytest.raises(SystemExit) as info:
+        reading([])
+    message = " ".join(capsys.readouterr().err.split())
+    assert info.value.code == 2 and f"permission denied for {data}" in message
+    assert data in message and "--data-root" in message and "没有权限" in message
+
+    @errors.friendly_errors
+    def event_file_on_a_full_disk(argv=None):  # TensorBoard's writer names no file
+        paths.lesson_log_dir("08_tensorboard", argv[0])
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with pytest.raises(SystemExit) as info:
+        event_file_on_a_full_disk([str(tmp_path)])
+    message = " ".join(capsys.readouterr().err.split())
+    assert info.value.code == 2
+    assert f"no space left on the disk while writing a file in {tmp_path / '08_tensorboard'}" \
+        in message and "磁盘空间不足" in message
+
+    @errors.friendly_errors
+    def bug(argv=None):
+        raise OSError(errno.EBADF, "Bad file descriptor")
+
+    with pytest.raises(OSError):  # not a learner's problem: the traceback stays, to be reported
+        bug([])
+
+
+def test_atomic_write_syncs_the_file_before_the_rename_and_the_folder_after(tmp_path,
+                                                                            monkeypatch):
+    events, real_fsync, real_replace = [], os.fsync, os.replace
+
+    def fsync(fd):
+        events.append("fsync folder" if stat.S_ISDIR(os.fstat(fd).st_mode) else "fsync file")
+        real_fsync(fd)
+
+    def replace(*args):
+        events.append("rename")
+        real_replace(*args)
+
+    monkeypatch.setattr(paths.os, "fsync", fsync)
+    monkeypatch.setattr(paths.os, "replace", replace)
+    paths.atomic_write_bytes(tmp_path / "ck.pth", b"weights")
+    expected = ["fsync file", "rename"] + (["fsync folder"] if os.name != "nt" else [])
+    assert events == expected and (tmp_path / "ck.pth").read_bytes() == b"weights"
+
+
+ODD_NAMES = ["/tmp/my logs", "/tmp/$HOME/x", "/tmp/a`id`b", "/tmp/it's", '/tmp/say "hi"',
+             "/tmp/a;b&c|d", "/tmp/新建文件夹 (2)", "plain/path_1.pth"]
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX shell quoting")
+def test_shell_quote_is_safe_to_paste_into_a_posix_shell():
+    for name in ODD_NAMES:
+        assert shlex.split(paths.shell_quote(name)) == [name]
+    assert paths.shell_quote("plain/path_1.pth") == "plain/path_1.pth"  # no noise when not needed
+    assert paths.shell_quote("D:/课程/data") == "D:/课程/data"
+    assert paths.shell_quote("/tmp/my logs") == '"/tmp/my logs"'  # the same as on Windows
+    words = " ".join(paths.shell_quote(n) for n in ODD_NAMES)
+    echoed = subprocess.run(["sh", "-c", f"printf '%s\\n' {words}"], capture_output=True,
+                            text=True, check=True).stdout
+    assert echoed.splitlines() == ODD_NAMES  # nothing expanded, nothing run
+    command = paths.lesson_command("27_train", "/tmp/$HOME/x")
+    assert command == "python src/27_train.py --log-dir '/tmp/$HOME/x'"
+
+
+def test_shell_quote_on_windows_uses_double_quotes(monkeypatch):
+    monkeypatch.setattr(paths.os, "name", "nt")
+    assert paths.shell_quote(r"C:\Users\me\My logs") == r'"C:\Users\me\My logs"'
+    assert paths.shell_quote(r"D:\logs") == r"D:\logs"
+
+
+def test_a_python_without_torch_gets_one_line_saying_what_to_do():
+    code = ("import runpy, sys; sys.modules['torch'] = None; "  # as if torch were not installed
+            f"sys.argv = ['01_env_check.py']; runpy.run_path({str(paths.SRC_DIR / '01_env_check.py')!r}, "
+            "run_name='__main__')")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, cwd=paths.SRC_DIR)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert proc.stderr.count("\n") == 1 and "make lessons" in proc.stderr
+    assert "source .venv/bin/activate" in proc.stderr and "没有找到 torch" in proc.stderr
+
+
+FAKE_PYTHON = """#!/bin/sh
+echo "$*" >> "$(dirname "$0")/calls.log"
+case "$*" in *dry-run*|-c*) exit "$(cat "$(dirname "$0")/check_rc")";; esac
+"""
+
+
+@pytest.mark.skipif(shutil.which("make") is None or os.name != "posix", reason="needs make")
+@pytest.mark.parametrize("installed, expected", [(True, "kept as it is"), (False, "updating")])
+def test_make_checks_a_hand_made_venv_instead_of_reinstalling_it(installed, expected, tmp_path):
+    for name in ("Makefile", "requirements.txt"):
+        shutil.copy(REPO / name, tmp_path / name)
+    bin_dir = tmp_path / ".venv" / "bin"  # a .venv made by hand: no stamp file
+    bin_dir.mkdir(parents=True)
+    (bin_dir / "python").write_text(FAKE_PYTHON)  # records what make asks of it
+    (bin_dir / "python").chmod(0o755)
+    (bin_dir / "check_rc").write_text("0" if installed else "1")
+
+    def make_venv() -> str:
+        return subprocess.run(["make", "-s", "venv", "PYTHON=false"], cwd=tmp_path, check=True,
+                              capture_output=True, text=True, timeout=60).stdout
+
+    out = make_venv()
+    calls = (bin_dir / "calls.log").read_text().splitlines()
+    assert "checking .venv" in out and expected in out and "creating" not in out
+    assert "--dry-run --no-index" in calls[0]  # versions checked offline first
+    if installed:  # then the imports, and nothing installed
+        assert len(calls) == 2 and calls[1].startswith("-c import torch, torchvision")
+    else:  # pip installs what is missing into the same .venv
+        assert calls[1:] == ["-m pip install --disable-pip-version-check -r requirements.txt"]
+    assert (tmp_path / ".venv" / "requirements.installed").read_text() == \
+        (tmp_path / "requirements.txt").read_text()
+    assert make_venv().strip() == ">> checking .venv: requirements.txt unchanged since its last install"
