@@ -33,6 +33,7 @@ TensorBoard:  tensorboard --logdir logs  ->  SCALARS "y=2x"; IMAGES "test" (step
 
 from __future__ import annotations
 
+from tudui import torch_installed  # noqa: F401  # isort: skip (one clear line without torch)
 import os
 import shutil
 import warnings

@@ -27,6 +27,7 @@ TensorBoard:  tensorboard --logdir logs  ->  IMAGES "Tensor_img" (the course's t
 
 from __future__ import annotations
 
+from tudui import torch_installed  # noqa: F401  # isort: skip (one clear line without torch)
 import cv2
 import numpy as np
 import torch

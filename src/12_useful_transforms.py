@@ -28,6 +28,7 @@ TensorBoard:  tensorboard --logdir logs  ->  IMAGES "ToTensor", "Normalize" (ste
 
 from __future__ import annotations
 
+from tudui import torch_installed  # noqa: F401  # isort: skip (one clear line without torch)
 from torch.utils.tensorboard import SummaryWriter
 from torchvision import transforms
 

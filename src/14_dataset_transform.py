@@ -26,6 +26,7 @@ TensorBoard:  tensorboard --logdir logs  ->  IMAGES "test_set", steps 0-9.
 
 from __future__ import annotations
 
+from tudui import torch_installed  # noqa: F401  # isort: skip (one clear line without torch)
 import torchvision
 from torch.utils.tensorboard import SummaryWriter
 

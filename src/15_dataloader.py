@@ -28,6 +28,7 @@ TensorBoard:  tensorboard --logdir logs  ->  IMAGES "Epoch: 0" and "Epoch: 1", o
 
 from __future__ import annotations
 
+from tudui import torch_installed  # noqa: F401  # isort: skip (one clear line without torch)
 import argparse
 
 import torchvision

@@ -26,6 +26,7 @@ TensorBoard:  tensorboard --logdir logs  ->  IMAGES: "input" and "output" (the m
 
 from __future__ import annotations
 
+from tudui import torch_installed  # noqa: F401  # isort: skip (one clear line without torch)
 import torch
 import torchvision
 from torch import nn

@@ -30,6 +30,7 @@ TensorBoard:  tensorboard --logdir logs  ->  GRAPHS: 双击 Tudui 展开每一�
 
 from __future__ import annotations
 
+from tudui import torch_installed  # noqa: F401  # isort: skip (one clear line without torch)
 import warnings
 
 import torch

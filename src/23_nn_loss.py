@@ -33,6 +33,7 @@ TensorBoard:  本课不写日志 / this lesson writes no logs.
 
 from __future__ import annotations
 
+from tudui import torch_installed  # noqa: F401  # isort: skip (one clear line without torch)
 import math
 
 import torch

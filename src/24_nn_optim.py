@@ -39,7 +39,9 @@ TensorBoard:  tensorboard --logdir logs  ->  SCALARS: "running_loss" (one point 
 
 from __future__ import annotations
 
+from tudui import torch_installed  # noqa: F401  # isort: skip (one clear line without torch)
 import math
+import time
 
 import torch
 import torchvision
@@ -48,9 +50,10 @@ from torch.utils.data import DataLoader, Subset
 from torch.utils.tensorboard import SummaryWriter
 from tqdm.auto import tqdm
 
-from tudui.cli import lesson_parser, positive_float, positive_int
+from tudui.cli import learning_rate, lesson_parser, positive_int
 from tudui.data import CIFAR10, cifar10_is_synthetic, synthetic_banner
 from tudui.device import pick_device
+from tudui.engine import time_left_line
 from tudui.errors import friendly_errors
 from tudui.models import Tudui  # the network lesson 22 wrote (the course's model.py)
 from tudui.seeding import seed_everything
@@ -74,7 +77,7 @@ def main(argv=None) -> dict:
     parser = lesson_parser(__doc__)
     parser.add_argument("--epochs", type=positive_int, default=None,
                         help=f"passes over the data (default: {EPOCHS}, with --quick {QUICK_EPOCHS})")
-    parser.add_argument("--lr", type=positive_float, default=LEARNING_RATE,
+    parser.add_argument("--lr", type=learning_rate, default=LEARNING_RATE,
                         help=f"learning rate (default: {LEARNING_RATE}, as in the course)")
     args = parser.parse_args(argv)
     epochs = args.epochs or (QUICK_EPOCHS if args.quick else EPOCHS)
@@ -98,6 +101,7 @@ def main(argv=None) -> dict:
     # down (several times over on a busy 2-core CPU: benchmarks/batch1_threads.py).
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
+    started = time.perf_counter()
     try:
         for epoch in range(epochs):
             running_loss = 0.0
@@ -112,6 +116,7 @@ def main(argv=None) -> dict:
             print(f"epoch {epoch}: running_loss = {running_loss:.4f}")
             writer.add_scalar("running_loss", running_loss, epoch)
             running_losses.append(running_loss)
+            print(time_left_line(epoch + 1, epochs, time.perf_counter() - started))  # extra
             if not math.isfinite(running_loss):  # nan from here on: say why instead of printing it
                 diverged_at = epoch
                 print(DIVERGED.format(epoch=epoch, lr=args.lr, smaller=args.lr / 10))

@@ -20,6 +20,7 @@ TensorBoard:  本课不写日志 / this lesson writes no logs (it prints the mod
 
 from __future__ import annotations
 
+from tudui import torch_installed  # noqa: F401  # isort: skip (one clear line without torch)
 from pathlib import Path
 
 import torch

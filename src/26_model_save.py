@@ -19,6 +19,7 @@ TensorBoard:  本课不写日志 / no logs; files: logs/26_model_save/vgg16_meth
 
 from __future__ import annotations
 
+from tudui import torch_installed  # noqa: F401  # isort: skip (one clear line without torch)
 import contextlib
 import io
 

@@ -32,12 +32,13 @@ TensorBoard:  logs/27_train: train_loss（每 100 步 / every 100 steps），tes
 
 from __future__ import annotations
 
+from tudui import torch_installed  # noqa: F401  # isort: skip (one clear line without torch)
 import torch
 from torch import nn
 from torch.utils.tensorboard import SummaryWriter
 
 from tudui import engine
-from tudui.cli import lesson_parser, positive_float, positive_int
+from tudui.cli import learning_rate, lesson_parser, positive_int
 from tudui.data import cifar10
 from tudui.device import autocast, bf16_or_fp32, describe, pick_device
 from tudui.errors import friendly_errors
@@ -61,7 +62,7 @@ def parse_args(argv):
                         help=f"训练轮数 / epochs (default {EPOCHS}; --quick: {QUICK_EPOCHS})")
     parser.add_argument("--batch-size", type=positive_int, default=None,
                         help=f"default {BATCH_SIZE} (--quick: {QUICK_BATCH_SIZE})")
-    parser.add_argument("--lr", type=positive_float, default=None,
+    parser.add_argument("--lr", type=learning_rate, default=None,
                         help=f"learning rate, default {LEARNING_RATE} (--quick: {QUICK_LEARNING_RATE})")
     parser.add_argument("--shuffle", action="store_true",
                         help="打乱训练数据 / shuffle the training data (the course does not)")

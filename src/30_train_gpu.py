@@ -24,6 +24,7 @@ TensorBoard:  logs/30_train_gpu: epoch_seconds, test_loss, test_accuracy (per ep
 
 from __future__ import annotations
 
+from tudui import torch_installed  # noqa: F401  # isort: skip (one clear line without torch)
 import time
 
 import torch
@@ -31,7 +32,7 @@ from torch import nn
 from torch.utils.tensorboard import SummaryWriter
 
 from tudui import engine
-from tudui.cli import lesson_parser, positive_float, positive_int
+from tudui.cli import learning_rate, lesson_parser, positive_int
 from tudui.data import cifar10
 from tudui.device import describe, pick_device
 from tudui.errors import friendly_errors
@@ -57,7 +58,7 @@ def parse_args(argv):
                         help=f"训练轮数 / epochs (default {EPOCHS}; --quick: {QUICK_EPOCHS})")
     parser.add_argument("--batch-size", type=positive_int, default=None,
                         help=f"default {BATCH_SIZE} (--quick: {QUICK_BATCH_SIZE})")
-    parser.add_argument("--lr", type=positive_float, default=None,
+    parser.add_argument("--lr", type=learning_rate, default=None,
                         help=f"learning rate, default {LEARNING_RATE} (--quick: {QUICK_LEARNING_RATE})")
     args = parser.parse_args(argv)
     args.epochs, args.batch_size, args.lr = engine.training_settings(

@@ -30,6 +30,7 @@ TensorBoard:  本课不写日志 / no logs; without --image it writes logs/32_te
 
 from __future__ import annotations
 
+from tudui import torch_installed  # noqa: F401  # isort: skip (one clear line without torch)
 import io
 from pathlib import Path
 

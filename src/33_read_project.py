@@ -39,7 +39,7 @@ PARTS = [
     ("数据 / data", r"cifar10\(|DataLoader\(|make_loader\(|ImageFolder|Image\.open"),
     ("模型 / model", r"Tudui\(|vgg16\(|nn\.Sequential\(|load_checkpoint\("),
     ("训练循环 / loop", r"for .+ in |train_one_epoch\(|\.backward\(|evaluate\("),
-    ("输出 / outputs", r"make_writer\(|add_scalar\(|save_checkpoint\(|torch\.save\(|\.save\("),
+    ("输出 / outputs", r"SummaryWriter\(|make_writer\(|add_scalar\(|save_checkpoint\(|torch\.save\(|\.save\("),
 ]
 
 

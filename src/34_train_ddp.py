@@ -32,6 +32,7 @@ TensorBoard:  logs/34_train_ddp: train_loss（各进程平均 / averaged over ra
 
 from __future__ import annotations
 
+from tudui import torch_installed  # noqa: F401  # isort: skip (one clear line without torch)
 import hashlib
 import json
 import os
@@ -45,7 +46,7 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, DistributedSampler, Subset
 
 from tudui import engine
-from tudui.cli import lesson_parser, positive_float, positive_int
+from tudui.cli import learning_rate, lesson_parser, positive_int
 from tudui.data import cifar10, cifar10_is_synthetic, synthetic_banner
 from tudui.device import describe, pick_device
 from tudui.engine import evaluate, save_state_dict, time_left_line, train_one_epoch
@@ -173,7 +174,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--epochs", type=positive_int, default=None,
                         help=f"epochs (default {EPOCHS}; {QUICK_EPOCHS} with --quick)")
     parser.add_argument("--batch-size", type=positive_int, default=BATCH_SIZE, help="per process")
-    parser.add_argument("--lr", type=positive_float, default=None,
+    parser.add_argument("--lr", type=learning_rate, default=None,
                         help=f"for one process (default {LEARNING_RATE:g}; adam {ADAM_LR:g})")
     parser.add_argument("--optimizer", choices=["sgd", "adam"], default="sgd",
                         help="sgd = the course's; adam learns the small stand-in in fewer steps")

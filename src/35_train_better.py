@@ -29,6 +29,7 @@ TensorBoard:  tensorboard --logdir logs/35_train_better —— "ablation" 一组
 
 from __future__ import annotations
 
+from tudui import torch_installed  # noqa: F401  # isort: skip (one clear line without torch)
 import time
 
 import torch

@@ -32,6 +32,7 @@ TensorBoard:  result/test_accuracy, result/train_seconds, result/eval_seconds（
 
 from __future__ import annotations
 
+from tudui import torch_installed  # noqa: F401  # isort: skip (one clear line without torch)
 import math
 import time
 from statistics import mean, stdev
@@ -40,7 +41,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from tudui.cli import lesson_parser, positive_float, positive_int
+from tudui.cli import lesson_parser, positive_finite_float, positive_int
 from tudui.data import cifar10, cifar10_is_synthetic, synthetic_banner, tensor_images
 from tudui.device import autocast, describe, pick_device
 from tudui.engine import time_left_line
@@ -143,7 +144,7 @@ def train(net, model, padded, labels, batch_size: int, total_steps: int, dtype) 
 @friendly_errors
 def main(argv=None) -> dict:
     parser = lesson_parser(__doc__)
-    parser.add_argument("--epochs", type=positive_float, default=None,
+    parser.add_argument("--epochs", type=positive_finite_float, default=None,
                         help=f"training epochs, fractions allowed (default {EPOCHS}; --quick {QUICK_EPOCHS})")
     parser.add_argument("--runs", type=positive_int, default=1,
                         help="repeat with seeds seed, seed+1, ...")

@@ -24,6 +24,7 @@ TensorBoard:  logs/93_scratch_train/scratch 和 /nn：同一个标签 train_loss
 
 from __future__ import annotations
 
+from tudui import torch_installed  # noqa: F401  # isort: skip (one clear line without torch)
 import importlib.util
 import tempfile
 import time

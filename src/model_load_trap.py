@@ -20,6 +20,7 @@ only those checked bytes, from memory (a file swapped in meanwhile is never read
 
 from __future__ import annotations
 
+from tudui import torch_installed  # noqa: F401  # isort: skip (one clear line without torch)
 import hashlib
 import importlib.util
 import io

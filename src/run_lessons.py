@@ -13,6 +13,7 @@ Run:  python src/run_lessons.py [--full] [--only 2 27 32] [--device cpu]
 
 from __future__ import annotations
 
+from tudui import torch_installed  # noqa: F401  # isort: skip (one clear line without torch)
 import argparse
 import os
 import signal

@@ -45,3 +45,13 @@ def test_every_lesson_answers_help_from_any_directory():
     for lesson, code, output in results:
         assert code == 0, f"{lesson} --help failed:\n{output}"
         assert "--quick" in output and "--data-root" in output, lesson
+
+
+def test_every_lesson_checks_for_torch_before_importing_it():
+    """A Python without torch gets one line naming `make lessons` (tudui.torch_installed), not a
+    ModuleNotFoundError traceback: the check has to come before the lesson's heavy imports."""
+    for path in [*lesson_files(), REPO_ROOT / "src" / "model_load_trap.py"]:
+        source = path.read_text(encoding="utf-8")
+        check = source.find("from tudui import torch_installed")
+        heavy = [i for i in (source.find("\nimport torch"), source.find("\nfrom torch")) if i >= 0]
+        assert 0 <= check < min(heavy, default=len(source)), path.name
