@@ -169,7 +169,8 @@ def with_engine(data, images: int, amp_dtype=None, channels_last: bool | None = 
 def _engine_model(channels_last: bool | None = None) -> nn.Module:
     if channels_last is None:
         return engine.prepare_model(Tudui(), "cpu")
-    return engine.prepare_model(Tudui(), "cpu", channels_last=channels_last)
+    return Tudui().to(memory_format=torch.channels_last if channels_last else
+                      torch.contiguous_format)
 
 
 def engine_uses_channels_last() -> bool:

@@ -116,11 +116,11 @@ def main(argv=None) -> dict:
             print(f"epoch {epoch}: running_loss = {running_loss:.4f}")
             writer.add_scalar("running_loss", running_loss, epoch)
             running_losses.append(running_loss)
-            print(time_left_line(epoch + 1, epochs, time.perf_counter() - started))  # extra
             if not math.isfinite(running_loss):  # nan from here on: say why instead of printing it
                 diverged_at = epoch
                 print(DIVERGED.format(epoch=epoch, lr=args.lr, smaller=args.lr / 10))
                 break
+            print(time_left_line(epoch + 1, epochs, time.perf_counter() - started))  # extra
     finally:
         torch.set_num_threads(threads)  # as it was: this process may go on with other work
         writer.close()

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 import torch
 
+import tudui
 from conftest import load_lesson, read_events
 from tudui import cli, device, engine, errors, paths, tb
 from tudui.models import Tudui
@@ -119,8 +120,11 @@ def test_friendly_errors_print_one_paragraph_and_exit_2(capsys):
     assert "--resume" in err and "\n" not in err  # one line
 
 
-def test_ctrl_c_outside_main_is_the_same_one_line(capsys):
+def test_ctrl_c_outside_main_is_the_same_one_line(capsys, monkeypatch):
     # while torch is still being imported, before main(): tudui installs this hook on import
+    # (here, in a process where other tests may have replaced sys.excepthook since: again)
+    monkeypatch.setattr(sys, "excepthook", sys.__excepthook__)
+    tudui._show_ctrl_c_as_one_line()
     assert getattr(sys.excepthook, "tudui", False)
     seen = []
     hook = errors.interrupted_hook(lambda *exc: seen.append(exc[0]))
