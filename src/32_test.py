@@ -44,8 +44,12 @@ from tudui.cli import lesson_parser
 from tudui.data import CIFAR10_CLASSES, cifar10, cifar10_is_synthetic, synthetic_banner
 from tudui.device import pick_device
 from tudui.errors import CourseError, friendly_errors
-from tudui.paths import atomic_write_bytes, lesson_command, lesson_log_dir, lesson_name
-from tudui.safe_load import existing_file, load_tudui
+from tudui.infra.checkpoints import newest_checkpoint
+from tudui.infra.commands import lesson_command
+from tudui.infra.files import atomic_write_bytes
+from tudui.infra.safe_load import existing_file, load_tudui
+from tudui.loaders import make_loader
+from tudui.paths import lesson_log_dir, lesson_name
 
 TRAINING_LESSONS = ("27_train", "30_train_gpu")  # where the checkpoints come from
 TOP_K = 3
@@ -57,7 +61,7 @@ def find_checkpoint(args) -> Path:
     if args.checkpoint:  # checked now, before a picture is written
         return existing_file(args.checkpoint)
     logs = Path(args.log_dir).expanduser().absolute()
-    checkpoint = engine.newest_checkpoint(*(logs / lesson for lesson in TRAINING_LESSONS))
+    checkpoint = newest_checkpoint(*(logs / lesson for lesson in TRAINING_LESSONS))
     if checkpoint is None:
         first, second = logs / TRAINING_LESSONS[0], TRAINING_LESSONS[1]
         train = lesson_command("27_train", args.log_dir)  # same --log-dir: 32 looks there
@@ -165,7 +169,7 @@ def main(argv=None) -> dict:
               "top3": top3}
     if args.evaluate:
         test = engine.evaluate(engine.prepare_model(model, device),
-                               engine.make_loader(test_data, 64, device=device),
+                               make_loader(test_data, 64, device=device),
                                torch.nn.CrossEntropyLoss(), device)
         print(f"整体测试集上的正确率：{test['accuracy']:.4f}")
         result["test_accuracy"] = test["accuracy"]

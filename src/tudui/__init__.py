@@ -30,8 +30,9 @@ def _torch_installed() -> bool:
     """
     if importlib.util.find_spec("torch") is not None:
         return True
-    from tudui.errors import EXIT_CODE, _printable_chinese
-    _printable_chinese(sys.stderr)
+    from tudui.errors import EXIT_CODE
+    from tudui.infra.console import printable_chinese
+    printable_chinese(sys.stderr)
     print(NO_TORCH.format(python=sys.executable), file=sys.stderr)
     raise SystemExit(EXIT_CODE)
 
@@ -39,7 +40,7 @@ def _torch_installed() -> bool:
 def _show_ctrl_c_as_one_line() -> None:
     """Ctrl-C while the heavy imports run (before a lesson's main()) prints the one-line
     interrupted message too, not a traceback; main() itself handles it in friendly_errors."""
-    from tudui.errors import interrupted_hook
+    from tudui.infra.console import interrupted_hook
     if not getattr(sys.excepthook, "tudui", False):
         sys.excepthook = interrupted_hook(sys.excepthook)
 
