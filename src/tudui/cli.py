@@ -6,10 +6,10 @@ import argparse
 import math
 import sys
 
-from tudui.device import DEVICE_CHOICES, pick_device
 from tudui.errors import EXIT_CODE
 from tudui.paths import DATASET_DIR, LOGS_DIR, absolute
 
+DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
 MAX_SEED = 2**32 - 1  # numpy's seeds (and the DataLoader's) stop here
 MAX_LEARNING_RATE = 10.0  # far above any rate that trains; larger ones overflow in float32
 
@@ -48,6 +48,8 @@ class LessonParser(argparse.ArgumentParser):
     def parse_args(self, args=None, namespace=None):
         parsed = super().parse_args(args, namespace)
         if getattr(parsed, "device", "auto") not in ("auto", "cpu"):
+            from tudui.device import pick_device  # here: only a GPU request needs torch
+
             pick_device(parsed.device)  # CourseError (exit 2) when it is not available
         return parsed
 

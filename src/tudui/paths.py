@@ -64,12 +64,14 @@ def import_lesson(lesson: str | os.PathLike, module_name: str | None = None):
 
     Our file names start with a number, so ``import 27_train`` cannot work. The module is
     registered in ``sys.modules`` as ``module_name`` (default ``lesson_<name>``), so importing
-    it again returns the same module, and a pickle that names ``module_name`` finds its classes.
+    the same file again returns the same module, and a pickle that names ``module_name`` finds
+    its classes.
     """
     path = Path(lesson) if Path(lesson).suffix == ".py" else SRC_DIR / f"{lesson}.py"
     module_name = module_name or f"lesson_{path.stem}"
-    if module_name in sys.modules:
-        return sys.modules[module_name]
+    known = sys.modules.get(module_name)
+    if known is not None and getattr(known, "__file__", None) == str(path):
+        return known
     spec = importlib.util.spec_from_file_location(module_name, path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[module_name] = module
