@@ -95,7 +95,10 @@ def open_picture(path: str | os.PathLike, mode: str | None = "RGB",
     try:
         info = path.stat()
     except OSError as err:  # missing, or a folder on the way we may not read
-        raise bad_picture(path, err.strerror or str(err)) from None
+        why = err.strerror or str(err)
+        if isinstance(err, FileNotFoundError):
+            why = f"it does not exist: {why}"
+        raise bad_picture(path, why) from None
     if not stat.S_ISREG(info.st_mode):
         raise bad_picture(path, "not a regular file, but a folder, pipe or device")
     img = None

@@ -37,12 +37,12 @@ def bad_picture(path: Path, err: BaseException | str) -> CourseError:
     if top is None:
         return CourseError(
             f"The picture {path} cannot be opened ({why}): the file is damaged (e.g. an "
-            "interrupted copy) or not a picture. Use another .jpg or .png picture.",
+            "interrupted copy) or not an image Pillow can read. Use another .jpg or .png picture.",
             f"图片 {path} 打不开（文件损坏，或者不是图片）。请换一张 jpg 或 png 图片。")
     fix = prepare_command(top.parent, *(["--synthetic"] if is_synthetic(top) else []))
     return CourseError(
         f"The picture {path} cannot be opened ({why}): the file is "
-        "damaged (e.g. an interrupted copy) or not a picture. Delete that file (in the "
+        "damaged (e.g. an interrupted copy) or not an image Pillow can read. Delete that file (in the "
         f"course's layout also its label file {path.stem}.txt in the *_label folder), or "
         f"re-create the data: delete the folder {top} and run `{fix}`.",
         f"图片 {path} 打不开（文件损坏，或者不是图片）。请删除这个文件（课程的布局里也删掉 *_label 里的 "
