@@ -15,7 +15,7 @@ from PIL import Image
 
 from conftest import load_lesson
 from tudui import data, hymenoptera, paths
-from tudui.data import CIFAR10_CLASSES, is_synthetic
+from tudui.data import CIFAR10_CLASSES
 from tudui.errors import CourseError
 from tudui.hymenoptera import ERROR_IMAGE, HYMENOPTERA_DIR, image_files
 from tudui.infra import cifar10_files, cifar10_stand_in, commands, downloads, hymenoptera_files
@@ -29,7 +29,7 @@ from tudui.infra.hymenoptera_files import (
     prepare_real_hymenoptera,
     write_synthetic_hymenoptera,
 )
-from tudui.infra.markers import SYNTHETIC_MARKER
+from tudui.infra.markers import SYNTHETIC_MARKER, is_synthetic
 
 
 def digest_tree(folder: Path) -> dict[str, str]:

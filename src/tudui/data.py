@@ -23,7 +23,7 @@ from tudui.infra.markers import is_synthetic, synthetic_banner
 from tudui.paths import absolute
 
 __all__ = ["CIFAR10", "CIFAR10_CLASSES", "QUICK_TEST_SIZE", "QUICK_TRAIN_SIZE", "cifar10",
-           "cifar10_is_synthetic", "is_synthetic", "synthetic_banner"]
+           "cifar10_is_synthetic", "synthetic_banner"]
 
 QUICK_TRAIN_SIZE = 512  # --quick trains on this many CIFAR-10 images...
 QUICK_TEST_SIZE = 256   # ...and tests on this many

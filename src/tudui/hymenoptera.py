@@ -22,20 +22,17 @@ from tudui.infra.hymenoptera_files import (
     CLASSES,
     ERROR_IMAGE,
     HYMENOPTERA_DIR,
-    SPLITS,
     check_pairs,
     image_files,
     is_picture_name,
     missing_error,
-    picture_names,
 )
 from tudui.infra.markers import is_synthetic, synthetic_banner
 from tudui.infra.pictures import MAX_PICTURE_PIXELS, bad_picture, converted, too_large
 from tudui.paths import absolute
 
-__all__ = ["CLASSES", "ERROR_IMAGE", "HYMENOPTERA_DIR", "SPLITS", "checked_pairs",
-           "checked_pictures", "course_dir", "hymenoptera_dir", "image_files", "is_synthetic",
-           "open_picture", "picture_names", "synthetic_banner"]
+__all__ = ["ERROR_IMAGE", "HYMENOPTERA_DIR", "checked_pairs", "checked_pictures", "course_dir",
+           "hymenoptera_dir", "image_files", "is_synthetic", "open_picture", "synthetic_banner"]
 
 
 def hymenoptera_dir(root: str | os.PathLike, split: str = "train") -> Path:
