@@ -13,6 +13,7 @@ import torch
 from torch import nn
 from torch.utils.data import Dataset
 
+from tudui.data import cifar10_is_synthetic, synthetic_banner
 from tudui.engine import time_left_line
 from tudui.infra import checkpoints
 from tudui.infra.console import quiet_when_output_closes
@@ -48,11 +49,8 @@ class TrainingRun:
         self.checkpoint: Path | None = None
         self.started = self.epoch_started = time.perf_counter()
         data_root = getattr(args, "data_root", None)
-        if data_root is not None:
-            from tudui.data import cifar10_is_synthetic, synthetic_banner
-
-            if cifar10_is_synthetic(data_root):
-                print(synthetic_banner("CIFAR-10"))
+        if data_root is not None and cifar10_is_synthetic(data_root):
+            print(synthetic_banner("CIFAR-10"))
 
     def dataloader(self, dataset: Dataset, shuffle: bool = False, device=None):
         """The course's ``DataLoader(dataset, batch_size=64)``: the same batches, faster."""
