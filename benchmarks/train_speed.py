@@ -40,9 +40,10 @@ from torch.utils.data import DataLoader, Subset
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from tudui import engine  # noqa: E402
-from tudui.data import CIFAR10, write_synthetic_cifar10  # noqa: E402
+from tudui import engine, loaders  # noqa: E402
+from tudui.data import CIFAR10  # noqa: E402
 from tudui.errors import CourseError  # noqa: E402
+from tudui.infra.cifar10_stand_in import write_synthetic_cifar10
 from tudui.models import Tudui  # noqa: E402
 from tudui.paths import DATASET_DIR  # noqa: E402
 
@@ -159,7 +160,7 @@ def with_engine(data, images: int, amp_dtype=None, channels_last: bool | None = 
     torch.manual_seed(0)
     model = _engine_model(channels_last)
     optimizer = torch.optim.SGD(model.parameters(), lr=LEARNING_RATE)
-    loader = engine.make_loader(Subset(data, range(images)), BATCH_SIZE)
+    loader = loaders.make_loader(Subset(data, range(images)), BATCH_SIZE)
     loss_fn = nn.CrossEntropyLoss()
     start = clock()
     result = engine.train_one_epoch(model, loader, loss_fn, optimizer, "cpu", amp_dtype=amp_dtype)
@@ -182,7 +183,7 @@ def engine_uses_channels_last() -> bool:
 
 def same_batches(data, images: int, channels_last: bool) -> list[torch.Tensor]:
     """The engine's batches of the first ``images`` pictures, already in the given layout."""
-    loader = engine.make_loader(Subset(data, range(images)), BATCH_SIZE)
+    loader = loaders.make_loader(Subset(data, range(images)), BATCH_SIZE)
     layout = torch.channels_last if channels_last else torch.contiguous_format
     return [inputs.contiguous(memory_format=layout) for inputs, _ in loader]
 
@@ -213,7 +214,7 @@ def accuracy_after(train, test, epochs: int, amp_dtype=None) -> float:
     model = _engine_model()
     optimizer = torch.optim.SGD(model.parameters(), lr=LEARNING_RATE)
     loss_fn = nn.CrossEntropyLoss()
-    train_loader, test_loader = engine.make_loader(train, 64), engine.make_loader(test, 64)
+    train_loader, test_loader = loaders.make_loader(train, 64), loaders.make_loader(test, 64)
     for _ in range(epochs):
         engine.train_one_epoch(model, train_loader, loss_fn, optimizer, "cpu", amp_dtype=amp_dtype)
     return engine.evaluate(model, test_loader, loss_fn, "cpu", amp_dtype=amp_dtype)["accuracy"]

@@ -24,23 +24,21 @@ from __future__ import annotations
 from tudui import torch_installed  # noqa: F401  # isort: skip (one clear line without torch)
 from pathlib import Path
 
-from tudui import data
 from tudui.cli import lesson_parser
-from tudui.data import (
+from tudui.errors import CourseError, friendly_errors
+from tudui.infra import cifar10_files
+from tudui.infra.cifar10_files import (
     CIFAR10_ARCHIVE,
     CIFAR10_DIR,
     CIFAR10_URL,
-    DownloadFailed,
-    absolute,
-    ensure_synthetic_cifar10,
     find_nested_cifar10,
-    is_synthetic,
-    prepare_command,
     prepare_real_cifar10,
-    remove_stale_temporaries,
 )
-from tudui.errors import CourseError, friendly_errors
-from tudui.hymenoptera import (
+from tudui.infra.cifar10_stand_in import ensure_synthetic_cifar10
+from tudui.infra.commands import prepare_command
+from tudui.infra.downloads import DownloadFailed
+from tudui.infra.files import remove_stale_temporaries
+from tudui.infra.hymenoptera_files import (
     HYMENOPTERA_ARCHIVE,
     HYMENOPTERA_DIR,
     HYMENOPTERA_URL,
@@ -53,6 +51,8 @@ from tudui.hymenoptera import (
     prepare_real_hymenoptera,
     tree_problem,
 )
+from tudui.infra.markers import is_synthetic
+from tudui.paths import absolute
 
 # Stand-in sizes: the real ones by default, small ones with --quick.
 CIFAR_STAND_IN = {"full": (50000, 10000), "quick": (1000, 500)}
@@ -69,7 +69,7 @@ def kind(root: Path, name: str) -> str:
         problem = "one level too deep" if nested_too_deep(folder) else tree_problem(folder)
     elif name == CIFAR10_DIR:
         problem = "one level too deep" if find_nested_cifar10(root) else \
-            data.cifar10_folder_problem(folder)
+            cifar10_files.cifar10_folder_problem(folder)
     elif not (hymenoptera_is_real(root) and layout_matches(root / HYMENOPTERA_DIR, name, folder)):
         return "not a copy of the real hymenoptera_data / 不是真实数据的副本"
     else:

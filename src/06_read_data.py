@@ -41,7 +41,6 @@ from torch.utils.data import Dataset
 from torchvision import transforms
 
 from tudui.cli import lesson_parser
-from tudui.data import is_synthetic, synthetic_banner
 from tudui.errors import friendly_errors
 from tudui.hymenoptera import (
     ERROR_IMAGE,
@@ -49,6 +48,8 @@ from tudui.hymenoptera import (
     checked_pictures,
     course_dir,
     hymenoptera_dir,
+    is_synthetic,
+    synthetic_banner,
 )
 
 

@@ -46,11 +46,10 @@ from torch.utils.tensorboard import SummaryWriter
 from torch.utils.tensorboard.summary import image as image_summary
 
 from tudui.cli import lesson_parser
-from tudui.data import is_synthetic, synthetic_banner
 from tudui.errors import friendly_errors
-from tudui.hymenoptera import course_dir, image_files, open_picture
+from tudui.hymenoptera import course_dir, image_files, is_synthetic, open_picture, synthetic_banner
+from tudui.infra.commands import shell_quote
 from tudui.models import Tudui
-from tudui.paths import shell_quote
 from tudui.seeding import seed_everything
 from tudui.tb import fresh_log_dir
 

@@ -36,9 +36,8 @@ from torch.utils.tensorboard import SummaryWriter
 from torchvision import transforms
 
 from tudui.cli import lesson_parser
-from tudui.data import is_synthetic, synthetic_banner
 from tudui.errors import friendly_errors
-from tudui.hymenoptera import course_dir, image_files, open_picture
+from tudui.hymenoptera import course_dir, image_files, is_synthetic, open_picture, synthetic_banner
 from tudui.tb import fresh_log_dir
 
 

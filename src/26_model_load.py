@@ -39,11 +39,11 @@ import torch
 import torchvision
 from torch import nn
 
-from model_load_trap import import_as
-from tudui import safe_load
 from tudui.cli import lesson_parser
 from tudui.errors import CourseError, friendly_errors
-from tudui.paths import SRC_DIR, lesson_command
+from tudui.infra import safe_load
+from tudui.infra.commands import lesson_command
+from tudui.paths import SRC_DIR, import_lesson
 
 SAVE_LESSON = "26_model_save"
 TRAP_SCRIPT = SRC_DIR / "model_load_trap.py"  # the video's second file, model_load.py
@@ -123,7 +123,7 @@ def main(argv=None) -> dict:
         command = lesson_command(SAVE_LESSON, args.log_dir)
         raise CourseError(f"no saved models in {folder}. Run `{command}` first.",
                           f"{folder} 中没有保存的模型，请先运行 {command}。")
-    model_save = import_as("model_save", SRC_DIR / f"{SAVE_LESSON}.py")  # the video: from model_save import *
+    model_save = import_lesson(SAVE_LESSON, "model_save")  # the video: from model_save import *
     Tudui = model_save.Tudui
     loaded = {}
 

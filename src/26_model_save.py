@@ -29,7 +29,8 @@ from torch import nn
 
 from tudui.cli import lesson_parser
 from tudui.errors import friendly_errors
-from tudui.paths import atomic_write_bytes, lesson_log_dir, lesson_name
+from tudui.infra.files import atomic_write_bytes
+from tudui.paths import lesson_log_dir, lesson_name
 from tudui.seeding import seed_everything
 
 VGG16_FILES_GB = 1.1  # two files of about 553 MB each (measured)

@@ -45,6 +45,7 @@ from tudui.errors import friendly_errors
 from tudui.models import Tudui
 from tudui.paths import lesson_log_dir, lesson_name
 from tudui.seeding import seed_everything
+from tudui.training_run import TrainingRun
 
 EPOCHS = 10          # 训练的轮数 / the course's number of epochs
 BATCH_SIZE = 64
@@ -85,8 +86,8 @@ def main(argv=None) -> dict:
     device = pick_device(args.device)
     print(describe(device))
     amp_dtype = bf16_or_fp32(device) if args.bf16 else None  # --bf16 (not in the video)
-    # extras: one run per folder, --resume, the time left, the stand-in notice (engine.TrainingRun)
-    run = engine.TrainingRun(lesson_log_dir(lesson_name(__file__), args.log_dir), args, device,
+    # extras: one run per folder, --resume, the time left, the stand-in notice (TrainingRun)
+    run = TrainingRun(lesson_log_dir(lesson_name(__file__), args.log_dir), args, device,
                              log_every=LOG_EVERY)
 
     # 准备数据集 (cifar10 checks the files first, then calls torchvision.datasets.CIFAR10)

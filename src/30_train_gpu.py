@@ -39,6 +39,7 @@ from tudui.errors import friendly_errors
 from tudui.models import Tudui
 from tudui.paths import lesson_log_dir, lesson_name
 from tudui.seeding import seed_everything
+from tudui.training_run import TrainingRun
 
 EPOCHS = 10
 BATCH_SIZE = 64
@@ -86,7 +87,7 @@ def main(argv=None) -> dict:
     if args.way == "cuda":
         device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     print(describe(device))
-    run = engine.TrainingRun(lesson_log_dir(lesson_name(__file__), args.log_dir), args, device,
+    run = TrainingRun(lesson_log_dir(lesson_name(__file__), args.log_dir), args, device,
                              log_every=LOG_EVERY)  # one run per folder, time left (extras)
 
     train_data = cifar10(args.data_root, train=True, quick=args.quick)

@@ -36,7 +36,7 @@ from pathlib import Path
 
 import torch
 import torchvision
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 from torchvision import transforms
 
 from tudui import engine
@@ -44,8 +44,13 @@ from tudui.cli import lesson_parser
 from tudui.data import CIFAR10_CLASSES, cifar10, cifar10_is_synthetic, synthetic_banner
 from tudui.device import pick_device
 from tudui.errors import CourseError, friendly_errors
-from tudui.paths import atomic_write_bytes, lesson_command, lesson_log_dir, lesson_name
-from tudui.safe_load import existing_file, load_tudui
+from tudui.hymenoptera import open_picture
+from tudui.infra.checkpoints import newest_checkpoint
+from tudui.infra.commands import lesson_command
+from tudui.infra.files import atomic_write_bytes
+from tudui.infra.safe_load import existing_file, load_tudui
+from tudui.loaders import make_loader
+from tudui.paths import lesson_log_dir, lesson_name
 
 TRAINING_LESSONS = ("27_train", "30_train_gpu")  # where the checkpoints come from
 TOP_K = 3
@@ -57,7 +62,7 @@ def find_checkpoint(args) -> Path:
     if args.checkpoint:  # checked now, before a picture is written
         return existing_file(args.checkpoint)
     logs = Path(args.log_dir).expanduser().absolute()
-    checkpoint = engine.newest_checkpoint(*(logs / lesson for lesson in TRAINING_LESSONS))
+    checkpoint = newest_checkpoint(*(logs / lesson for lesson in TRAINING_LESSONS))
     if checkpoint is None:
         first, second = logs / TRAINING_LESSONS[0], TRAINING_LESSONS[1]
         train = lesson_command("27_train", args.log_dir)  # same --log-dir: 32 looks there
@@ -88,27 +93,6 @@ def cifar10_picture(test_data, args) -> Path:
     return image_path
 
 
-def check_picture(path: Path) -> None:
-    """A clear error when ``path`` is missing, not a picture, or too large to open."""
-    if not path.is_file():  # also a folder or a FIFO: Image.open would fail or wait forever
-        raise CourseError(f"the image {path} does not exist. Check the path (--image).",
-                          f"图片 {path} 不存在，请检查 --image 的路径。")
-    try:
-        with Image.open(path) as image:
-            image.load()
-    except Image.DecompressionBombError:  # not an OSError: Pillow's guard against huge pictures
-        limit = 2 * Image.MAX_IMAGE_PIXELS
-        raise CourseError(f"{path} is too large: Pillow refuses pictures of more than {limit:,} "
-                          "pixels (a guard against 'decompression bomb' files). Make it smaller, "
-                          "for example under 4000 x 4000 pixels, and try again.",
-                          f"图片 {path} 太大（超过 Pillow 的安全上限 {limit:,} 像素），"
-                          "请先把它缩小（例如小于 4000 x 4000）再试。") from None
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as err:
-        raise CourseError(f"{path} is not an image Pillow can read ({type(err).__name__}). "
-                          "Use a .png or .jpg picture.",
-                          f"{path} 不是可以读取的图片，请换一张 png 或 jpg 图片。") from None
-
-
 @friendly_errors
 def main(argv=None) -> dict:
     parser = lesson_parser(__doc__)
@@ -130,7 +114,7 @@ def main(argv=None) -> dict:
 
     image_path = Path(args.image).expanduser().absolute() if args.image else \
         cifar10_picture(test_data, args)  # the video: image_path = "../imgs/airplane.png"
-    check_picture(image_path)
+    open_picture(image_path, mode=None).close()  # missing, damaged or huge: a clear error
     image = Image.open(image_path)
     print(image)  # 转换前 / before: a PNG is often mode=RGBA (4 channels), gray L, palette P
     image = image.convert('RGB')
@@ -165,7 +149,7 @@ def main(argv=None) -> dict:
               "top3": top3}
     if args.evaluate:
         test = engine.evaluate(engine.prepare_model(model, device),
-                               engine.make_loader(test_data, 64, device=device),
+                               make_loader(test_data, 64, device=device),
                                torch.nn.CrossEntropyLoss(), device)
         print(f"整体测试集上的正确率：{test['accuracy']:.4f}")
         result["test_accuracy"] = test["accuracy"]

@@ -22,14 +22,13 @@ from __future__ import annotations
 
 from tudui import torch_installed  # noqa: F401  # isort: skip (one clear line without torch)
 import contextlib
-import importlib.util
 import io
 import re
 import sys
 
 from tudui.cli import lesson_parser
 from tudui.errors import CourseError, friendly_errors
-from tudui.paths import lesson_files
+from tudui.paths import import_lesson, lesson_files
 
 DEFAULT_LESSON = "27_train"
 # What to look for, in reading order: (part, a regular expression matching its lines).
@@ -55,9 +54,7 @@ def find_lesson(name: str):
 
 def lesson_help(path) -> str:
     """The lesson's own ``--help`` text (its argparse parser), captured in this process."""
-    spec = importlib.util.spec_from_file_location(f"read_{path.stem}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = import_lesson(path)
     buffer, argv = io.StringIO(), sys.argv
     sys.argv = [path.name]  # argparse names the program after sys.argv[0]: the lesson's, not ours
     try:

@@ -45,15 +45,21 @@ from torch.distributed.elastic.multiprocessing.errors import record
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, DistributedSampler, Subset
 
-from tudui import engine
 from tudui.cli import learning_rate, lesson_parser, positive_int
 from tudui.data import cifar10, cifar10_is_synthetic, synthetic_banner
 from tudui.device import describe, pick_device
-from tudui.engine import evaluate, save_state_dict, time_left_line, train_one_epoch
+from tudui.engine import evaluate, time_left_line, train_one_epoch
 from tudui.errors import CourseError, friendly_errors
+from tudui.infra.checkpoints import (
+    check_checkpoint_names,
+    remove_epoch_checkpoints,
+    remove_stale_temporary_files,
+    save_state_dict,
+)
+from tudui.infra.files import atomic_write_bytes
+from tudui.infra.runlock import lock_folder
 from tudui.models import Tudui
-from tudui.paths import atomic_write_bytes, lesson_log_dir, lesson_name
-from tudui.runlock import lock_folder
+from tudui.paths import lesson_log_dir, lesson_name
 from tudui.seeding import seed_everything
 from tudui.tb import make_writer
 
@@ -160,9 +166,9 @@ def claim_folder(args):
     (stale temporary files, the previous run's checkpoints). Returns the lock."""
     out_dir = lesson_log_dir(lesson_name(__file__), args.log_dir)
     lock = lock_folder(out_dir)
-    engine.check_checkpoint_names(out_dir)
-    engine.remove_stale_temporary_files(out_dir)
-    engine.remove_epoch_checkpoints(out_dir)
+    check_checkpoint_names(out_dir)
+    remove_stale_temporary_files(out_dir)
+    remove_epoch_checkpoints(out_dir)
     (out_dir / "summary.json").unlink(missing_ok=True)
     return lock
 

@@ -36,10 +36,11 @@ import torch
 from torch import nn
 
 from tudui.cli import lesson_parser, positive_int
-from tudui.data import cifar10, cifar10_is_synthetic, synthetic_banner, tensor_images
+from tudui.data import cifar10, cifar10_is_synthetic, synthetic_banner
 from tudui.device import describe, pick_device
-from tudui.engine import TensorLoader, evaluate, time_left_line, train_one_epoch
+from tudui.engine import evaluate, time_left_line, train_one_epoch
 from tudui.errors import friendly_errors
+from tudui.loaders import TensorLoader, tensor_images
 from tudui.paths import lesson_name
 from tudui.recipes import BetterTudui, channel_stats
 from tudui.seeding import seed_everything

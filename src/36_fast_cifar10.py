@@ -42,11 +42,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from tudui.cli import lesson_parser, positive_finite_float, positive_int
-from tudui.data import cifar10, cifar10_is_synthetic, synthetic_banner, tensor_images
+from tudui.data import cifar10, cifar10_is_synthetic, synthetic_banner
 from tudui.device import autocast, describe, pick_device
 from tudui.engine import time_left_line
 from tudui.errors import SkipLesson, friendly_errors
 from tudui.fast import FastNet, Lookahead, Timer, amp_dtype, crop_flip, predict
+from tudui.loaders import tensor_images
 from tudui.paths import lesson_name
 from tudui.seeding import seed_everything
 from tudui.tb import make_writer

@@ -25,7 +25,6 @@ TensorBoard:  logs/93_scratch_train/scratch 和 /nn：同一个标签 train_loss
 from __future__ import annotations
 
 from tudui import torch_installed  # noqa: F401  # isort: skip (one clear line without torch)
-import importlib.util
 import tempfile
 import time
 
@@ -37,7 +36,7 @@ from tudui.data import cifar10, cifar10_is_synthetic, synthetic_banner
 from tudui.device import pick_device
 from tudui.engine import time_left_line
 from tudui.errors import friendly_errors
-from tudui.paths import SRC_DIR, lesson_log_dir, lesson_name
+from tudui.paths import import_lesson, lesson_log_dir, lesson_name
 from tudui.seeding import seed_everything
 from tudui.tb import make_writer
 
@@ -69,9 +68,7 @@ def train_scratch(args, device) -> list[float]:
 
 def train_nn(args) -> list[float]:
     """27_train.py itself, same seed/data/epochs, in a temporary log folder; its step losses."""
-    spec = importlib.util.spec_from_file_location("lesson_27_train", SRC_DIR / "27_train.py")
-    lesson = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(lesson)
+    lesson = import_lesson("27_train")
     with tempfile.TemporaryDirectory() as tmp:
         result = lesson.main(["--data-root", args.data_root, "--log-dir", tmp, "--seed",
                               str(args.seed), "--device", args.device, "--epochs", str(args.epochs),

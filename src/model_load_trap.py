@@ -22,7 +22,6 @@ from __future__ import annotations
 
 from tudui import torch_installed  # noqa: F401  # isort: skip (one clear line without torch)
 import hashlib
-import importlib.util
 import io
 import json
 import sys
@@ -30,15 +29,7 @@ from pathlib import Path
 
 import torch
 
-
-def import_as(module_name: str, path: str | Path):
-    """Import the file ``path`` under the name ``module_name`` (our lesson files start with a
-    number, so ``import 26_model_save`` cannot work), registered in ``sys.modules``."""
-    spec = importlib.util.spec_from_file_location(module_name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[module_name] = module
-    spec.loader.exec_module(module)
-    return module
+from tudui.paths import import_lesson
 
 
 def checked_bytes(path: str, sha256: str) -> bytes:
@@ -69,7 +60,7 @@ if __name__ == "__main__":
     report = {"weights_only_false": attempt(data)}
     # 课程的办法 / the course's fix: from model_save import * (26_model_save.py, under the
     # course's module name model_save): Tudui can be found again, here and as model_save.Tudui
-    import_as("model_save", save_lesson)
+    import_lesson(save_lesson, "model_save")
     from model_save import *  # noqa: E402, F403
     report["after_import"] = attempt(data)
     print(json.dumps(report))

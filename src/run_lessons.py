@@ -24,13 +24,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from tudui.errors import (  # noqa: E402
-    EXIT_CODE,
-    INTERRUPTED,
-    INTERRUPTED_EXIT_CODE,
-    SKIP_EXIT_CODE,
-)
-from tudui.paths import LOGS_DIR, REPO_ROOT, lesson_files, shell_quote  # noqa: E402
+from tudui.errors import EXIT_CODE, INTERRUPTED, INTERRUPTED_EXIT_CODE, SKIP_EXIT_CODE
+from tudui.infra.commands import shell_quote
+from tudui.paths import LOGS_DIR, REPO_ROOT, lesson_files  # noqa: E402
 
 PREPARE = "00_prepare_data"
 

@@ -3,15 +3,13 @@ reading TensorBoard event files back. Tests never touch the network."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import pytest
 
-from tudui.data import write_synthetic_cifar10
-from tudui.hymenoptera import write_synthetic_hymenoptera
-from tudui.paths import SRC_DIR
+from tudui.infra.cifar10_stand_in import write_synthetic_cifar10
+from tudui.infra.hymenoptera_files import write_synthetic_hymenoptera
+from tudui.paths import import_lesson as load_lesson  # noqa: F401 (the tests import it from here)
 
 TEST_CIFAR_TRAIN, TEST_CIFAR_TEST = 1000, 500
 
@@ -31,18 +29,6 @@ def _no_network(monkeypatch):
         return real_connect(self, address)
 
     monkeypatch.setattr(socket.socket, "connect", guarded)
-
-
-def load_lesson(name: str):
-    """Import ``src/<name>.py`` (lesson names start with a digit, so plain import cannot)."""
-    module_name = f"lesson_{name}"
-    if module_name in sys.modules:
-        return sys.modules[module_name]
-    spec = importlib.util.spec_from_file_location(module_name, SRC_DIR / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[module_name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="session")

@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
-
 import pytest
 import torch
 
 from tudui.models import Tudui
-from tudui.paths import REPO_ROOT
+from tudui.paths import REPO_ROOT, import_lesson
 
 
 @pytest.fixture(scope="module")
 def train_speed():
-    spec = importlib.util.spec_from_file_location("train_speed",
-                                                  REPO_ROOT / "benchmarks" / "train_speed.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return import_lesson(REPO_ROOT / "benchmarks" / "train_speed.py", "train_speed")
 
 
 def test_training_flops_per_image_counts_every_multiply_add(train_speed):

@@ -14,8 +14,9 @@ import torch
 from torch import nn
 
 from conftest import load_lesson, read_events
-from tudui.data import cifar10, tensor_images
-from tudui.engine import TensorLoader, load_checkpoint
+from tudui.data import cifar10
+from tudui.infra.checkpoints import load_checkpoint
+from tudui.loaders import TensorLoader, tensor_images
 from tudui.models import Tudui
 from tudui.paths import REPO_ROOT, SRC_DIR
 from tudui.recipes import BetterTudui, channel_stats

@@ -14,26 +14,22 @@ import torchvision
 from PIL import Image
 
 from conftest import load_lesson
-from tudui import data, hymenoptera
-from tudui.data import (
-    CIFAR10_CLASSES,
-    CIFAR10_DIR,
-    SYNTHETIC_MARKER,
-    DownloadFailed,
-    is_synthetic,
-    write_synthetic_cifar10,
-)
+from tudui import data, hymenoptera, paths
+from tudui.data import CIFAR10_CLASSES
 from tudui.errors import CourseError
-from tudui.hymenoptera import (
-    ERROR_IMAGE,
+from tudui.hymenoptera import ERROR_IMAGE, HYMENOPTERA_DIR, image_files
+from tudui.infra import cifar10_files, cifar10_stand_in, commands, downloads, hymenoptera_files
+from tudui.infra.cifar10_files import CIFAR10_DIR
+from tudui.infra.cifar10_stand_in import write_synthetic_cifar10
+from tudui.infra.downloads import DownloadFailed
+from tudui.infra.hymenoptera_files import (
     HYMENOPTERA_ARCHIVE,
-    HYMENOPTERA_DIR,
     QUICK_COUNTS,
     ensure_synthetic_hymenoptera,
-    image_files,
     prepare_real_hymenoptera,
     write_synthetic_hymenoptera,
 )
+from tudui.infra.markers import SYNTHETIC_MARKER, is_synthetic
 
 
 def digest_tree(folder: Path) -> dict[str, str]:
@@ -153,8 +149,8 @@ def test_prepare_synthetic_writes_reuses_and_reports(tmp_path, capsys):
 
 
 def test_stand_ins_never_overwrite_real_data(tmp_path, monkeypatch):
-    monkeypatch.setattr(data, "cifar10_folder_problem", lambda folder: None)  # passes as real
-    monkeypatch.setattr(hymenoptera, "REAL_COUNTS", QUICK_COUNTS)           # so does the quick set
+    monkeypatch.setattr(cifar10_files, "cifar10_folder_problem", lambda folder: None)  # passes as real
+    monkeypatch.setattr(hymenoptera_files, "REAL_COUNTS", QUICK_COUNTS)           # so does the quick set
     root = tmp_path / "dataset"
     write_synthetic_hymenoptera(root, quick=True)
     for folder in (root / HYMENOPTERA_DIR, root / "train", root / "val"):
@@ -182,7 +178,7 @@ def real_looking_zip(tmp_path, monkeypatch) -> Path:
     """A hymenoptera_data.zip with the real structure (counts scaled down for speed)."""
     source = write_synthetic_hymenoptera(tmp_path / "source", quick=True, seed=3)
     (source / SYNTHETIC_MARKER).unlink()
-    monkeypatch.setattr(hymenoptera, "REAL_COUNTS", QUICK_COUNTS)
+    monkeypatch.setattr(hymenoptera_files, "REAL_COUNTS", QUICK_COUNTS)
     return zip_tree(source.parent, tmp_path / "made" / HYMENOPTERA_ARCHIVE)
 
 
@@ -194,7 +190,7 @@ def test_a_manually_placed_archive_is_checked_used_and_replaces_stand_ins(tmp_pa
     folder, how = prepare_real_hymenoptera(root)
     assert how.startswith("found") and not is_synthetic(folder)
     assert digest_tree(folder) == digest_tree(tmp_path / "source" / HYMENOPTERA_DIR)
-    layout = hymenoptera.derive_course_layout(root)
+    layout = hymenoptera_files.derive_course_layout(root)
     assert [how for _, how in layout] == ["written", "written"]
     assert not is_synthetic(root / "train") and not is_synthetic(root / "val")
     assert prepare_real_hymenoptera(root)[1] == "already there, contents checked"
@@ -211,7 +207,7 @@ def test_a_corrupt_archive_is_rejected_and_leaves_nothing(tmp_path, real_looking
         archive.write_bytes(real_looking_zip.read_bytes()[: real_looking_zip.stat().st_size // 2])
     else:  # a valid zip, but not the data set (a count is off)
         shutil.copy(real_looking_zip, archive)
-        monkeypatch.setattr(hymenoptera, "REAL_COUNTS",
+        monkeypatch.setattr(hymenoptera_files, "REAL_COUNTS",
                             {**QUICK_COUNTS, "val": {"ants": 11, "bees": 13}})
     with pytest.raises(DownloadFailed) as info:
         prepare_real_hymenoptera(root)
@@ -226,22 +222,22 @@ def test_a_corrupt_archive_is_rejected_and_leaves_nothing(tmp_path, real_looking
 def test_cifar_archive_placed_by_hand_is_md5_checked_and_unpacked(tmp_path, monkeypatch):
     source = write_synthetic_cifar10(tmp_path / "src", 50, 20)
     (source / SYNTHETIC_MARKER).unlink()
-    archive = tmp_path / "dataset" / data.CIFAR10_ARCHIVE
+    archive = tmp_path / "dataset" / cifar10_files.CIFAR10_ARCHIVE
     archive.parent.mkdir()
     with tarfile.open(archive, "w:gz") as tar:
         tar.add(source, arcname=CIFAR10_DIR)
     md5 = hashlib.md5(archive.read_bytes()).hexdigest()
-    monkeypatch.setattr(data, "CIFAR10_MD5", md5)
-    monkeypatch.setattr(data, "cifar10_folder_problem", lambda folder: None)
+    monkeypatch.setattr(cifar10_files, "CIFAR10_MD5", md5)
+    monkeypatch.setattr(cifar10_files, "cifar10_folder_problem", lambda folder: None)
     write_synthetic_cifar10(archive.parent, 30, 10)          # a stand-in is there first
-    folder, how = data.prepare_real_cifar10(archive.parent)
+    folder, how = cifar10_files.prepare_real_cifar10(archive.parent)
     assert how.startswith("found") and not is_synthetic(folder)
     assert digest_tree(folder) == digest_tree(source)
 
-    monkeypatch.setattr(data, "CIFAR10_MD5", "0" * 32)  # now the same file no longer verifies
+    monkeypatch.setattr(cifar10_files, "CIFAR10_MD5", "0" * 32)  # now the same file no longer verifies
     shutil.rmtree(folder)
     with pytest.raises(DownloadFailed, match="md5"):
-        data.prepare_real_cifar10(archive.parent)
+        cifar10_files.prepare_real_cifar10(archive.parent)
     assert not archive.exists() and leftovers(archive.parent) == []
 
 
@@ -282,7 +278,7 @@ def test_a_download_is_verified_and_renamed_only_when_complete(tmp_path, real_lo
                                                                local_server, monkeypatch):
     served, base = local_server
     shutil.copy(real_looking_zip, served / HYMENOPTERA_ARCHIVE)
-    monkeypatch.setattr(hymenoptera, "HYMENOPTERA_URL", f"{base}/{HYMENOPTERA_ARCHIVE}")
+    monkeypatch.setattr(hymenoptera_files, "HYMENOPTERA_URL", f"{base}/{HYMENOPTERA_ARCHIVE}")
     root = tmp_path / "dataset"
     folder, how = prepare_real_hymenoptera(root)
     assert how.startswith("downloaded") and not is_synthetic(folder)
@@ -290,11 +286,11 @@ def test_a_download_is_verified_and_renamed_only_when_complete(tmp_path, real_lo
     assert leftovers(root) == []
 
     # A download whose md5 does not match is refused: no archive, no .part, no folder.
-    (served / data.CIFAR10_ARCHIVE).write_bytes(b"not the real file")
-    monkeypatch.setattr(data, "CIFAR10_URL", f"{base}/{data.CIFAR10_ARCHIVE}")
+    (served / cifar10_files.CIFAR10_ARCHIVE).write_bytes(b"not the real file")
+    monkeypatch.setattr(cifar10_files, "CIFAR10_URL", f"{base}/{cifar10_files.CIFAR10_ARCHIVE}")
     with pytest.raises(DownloadFailed, match="RuntimeError: File not found or corrupted"):
-        data.prepare_real_cifar10(root)
-    assert not (root / data.CIFAR10_ARCHIVE).exists() and not (root / CIFAR10_DIR).exists()
+        cifar10_files.prepare_real_cifar10(root)
+    assert not (root / cifar10_files.CIFAR10_ARCHIVE).exists() and not (root / CIFAR10_DIR).exists()
     assert leftovers(root) == []
 
 
@@ -305,11 +301,11 @@ def test_prepare_uses_real_archives_and_reports_them(tmp_path, real_looking_zip,
     shutil.copy(real_looking_zip, root / HYMENOPTERA_ARCHIVE)
     cifar = write_synthetic_cifar10(tmp_path / "cifar", 50, 20)
     (cifar / SYNTHETIC_MARKER).unlink()
-    with tarfile.open(root / data.CIFAR10_ARCHIVE, "w:gz") as tar:
+    with tarfile.open(root / cifar10_files.CIFAR10_ARCHIVE, "w:gz") as tar:
         tar.add(cifar, arcname=CIFAR10_DIR)
-    monkeypatch.setattr(data, "CIFAR10_MD5",
-                        hashlib.md5((root / data.CIFAR10_ARCHIVE).read_bytes()).hexdigest())
-    monkeypatch.setattr(data, "cifar10_folder_problem", lambda folder: None)
+    monkeypatch.setattr(cifar10_files, "CIFAR10_MD5",
+                        hashlib.md5((root / cifar10_files.CIFAR10_ARCHIVE).read_bytes()).hexdigest())
+    monkeypatch.setattr(cifar10_files, "cifar10_folder_problem", lambda folder: None)
     result = load_lesson("00_prepare_data").main(["--data-root", str(root)])
     assert not result["hymenoptera_synthetic"] and not result["cifar10_synthetic"]
     out = capsys.readouterr().out
@@ -339,7 +335,7 @@ def test_an_interrupted_cifar_stand_in_leaves_the_old_folder_and_no_leftovers(tm
     def interrupted(*args, **kwargs):  # Ctrl-C after every batch file has been written
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(data, "write_marker", interrupted)
+    monkeypatch.setattr(cifar10_stand_in, "write_marker", interrupted)
     with pytest.raises(KeyboardInterrupt):
         write_synthetic_cifar10(root, 50, 20, seed=1)
     assert digest_tree(old) == before and leftovers(root) == []
@@ -370,7 +366,7 @@ def test_an_incomplete_unmarked_cifar_folder_is_reported_not_kept(tmp_path, caps
 
 def test_a_truncated_stand_in_file_is_named_and_rewritten_on_the_next_run(tmp_path):
     root = tmp_path / "dataset"
-    data.ensure_synthetic_cifar10(root, 50, 20)
+    cifar10_stand_in.ensure_synthetic_cifar10(root, 50, 20)
     batch = root / CIFAR10_DIR / "test_batch"
     batch.write_bytes(batch.read_bytes()[:5000])
     with pytest.raises(CourseError) as info:
@@ -378,9 +374,9 @@ def test_a_truncated_stand_in_file_is_named_and_rewritten_on_the_next_run(tmp_pa
     assert "damaged (cannot be read): test_batch (5,000 bytes where SYNTHETIC.txt lists" in \
         info.value.en
     assert f"00_prepare_data.py --synthetic --data-root {root}" in info.value.en
-    assert data.ensure_synthetic_cifar10(root, 50, 20)[1] == "stand-in written"  # not reused
+    assert cifar10_stand_in.ensure_synthetic_cifar10(root, 50, 20)[1] == "stand-in written"  # not reused
     assert len(data.cifar10(root, train=False)) == 20
-    assert data.ensure_synthetic_cifar10(root, 50, 20)[1] == "stand-in reused"
+    assert cifar10_stand_in.ensure_synthetic_cifar10(root, 50, 20)[1] == "stand-in reused"
 
 
 def test_real_cifar_failing_its_md5_is_named_and_not_downloaded(tmp_path, capsys):
@@ -398,12 +394,12 @@ def test_real_cifar_failing_its_md5_is_named_and_not_downloaded(tmp_path, capsys
 def test_a_lessons_download_leaves_no_partial_archive_and_names_a_damaged_one(tmp_path):
     root = tmp_path / "empty"
     root.mkdir()
-    (root / data.CIFAR10_ARCHIVE).write_bytes(b"\x1f\x8b" + bytes(2_000_000))  # a 2 MB partial
+    (root / cifar10_files.CIFAR10_ARCHIVE).write_bytes(b"\x1f\x8b" + bytes(2_000_000))  # a 2 MB partial
     with pytest.raises(CourseError) as info:
         data.cifar10(root, train=False)
     message = " ".join(info.value.en.split())
-    assert f"the copy of {data.CIFAR10_ARCHIVE} in {root} was damaged or incomplete" in message
-    assert "has been removed" in message and f"downloading {data.CIFAR10_URL} failed" in message
+    assert f"the copy of {cifar10_files.CIFAR10_ARCHIVE} in {root} was damaged or incomplete" in message
+    assert "has been removed" in message and f"downloading {cifar10_files.CIFAR10_URL} failed" in message
     assert f"--synthetic --data-root {root}" in message
     assert list(root.iterdir()) == [], "no archive, no .part, no folder"
 
@@ -414,20 +410,20 @@ def test_a_stalled_download_gives_up_instead_of_hanging(tmp_path, monkeypatch):
     with socket.socket() as server:  # accepts connections, never answers
         server.bind(("127.0.0.1", 0))
         server.listen(1)
-        monkeypatch.setattr(data, "CIFAR10_URL",
+        monkeypatch.setattr(cifar10_files, "CIFAR10_URL",
                             f"http://127.0.0.1:{server.getsockname()[1]}/x.tar.gz")
-        monkeypatch.setattr(data, "DOWNLOAD_TIMEOUT_S", 0.3)
+        monkeypatch.setattr(downloads, "DOWNLOAD_TIMEOUT_S", 0.3)
         with pytest.raises(CourseError, match="timed out"):
             data.cifar10(tmp_path, train=False)
     assert list(tmp_path.iterdir()) == []
 
 
 def test_suggested_commands_carry_the_data_root_quoted_when_needed(tmp_path, capsys):
-    assert data.prepare_command(data.DATASET_DIR, "--synthetic") == \
+    assert commands.prepare_command(paths.DATASET_DIR, "--synthetic") == \
         "python src/00_prepare_data.py --synthetic"
-    assert data.prepare_command("/tmp/my data") == \
+    assert commands.prepare_command("/tmp/my data") == \
         'python src/00_prepare_data.py --data-root "/tmp/my data"'
-    assert data.prepare_command("D:/课程/data") == \
+    assert commands.prepare_command("D:/课程/data") == \
         "python src/00_prepare_data.py --data-root D:/课程/data"
     root = tmp_path / "my data"
     with pytest.raises(SystemExit):

@@ -21,9 +21,11 @@ import torch
 from PIL import Image
 
 from conftest import TEST_CIFAR_TEST, TEST_CIFAR_TRAIN, load_lesson, read_events
-from tudui.data import CIFAR10_CLASSES, QUICK_TEST_SIZE, make_synthetic_cifar10_arrays
+from tudui.data import CIFAR10_CLASSES, QUICK_TEST_SIZE
 from tudui.errors import CourseError
-from tudui.hymenoptera import ERROR_IMAGE, QUICK_COUNTS, ensure_synthetic_hymenoptera
+from tudui.hymenoptera import ERROR_IMAGE
+from tudui.infra.cifar10_stand_in import make_synthetic_cifar10_arrays
+from tudui.infra.hymenoptera_files import QUICK_COUNTS, ensure_synthetic_hymenoptera
 
 
 @pytest.fixture(scope="module")

@@ -20,15 +20,24 @@ from PIL import Image
 
 from conftest import load_lesson
 from tudui import data, hymenoptera
-from tudui.data import CIFAR10_DIR, CIFAR10_FILES, SYNTHETIC_MARKER, write_synthetic_cifar10
 from tudui.errors import CourseError
-from tudui.hymenoptera import (
+from tudui.hymenoptera import HYMENOPTERA_DIR, open_picture
+from tudui.infra import (
+    cifar10_files,
+    cifar10_stand_in,
+    downloads,
+    files,
+    hymenoptera_files,
+    markers,
+)
+from tudui.infra.cifar10_files import CIFAR10_DIR, CIFAR10_FILES
+from tudui.infra.cifar10_stand_in import write_synthetic_cifar10
+from tudui.infra.hymenoptera_files import (
     HYMENOPTERA_ARCHIVE,
-    HYMENOPTERA_DIR,
     QUICK_COUNTS,
-    open_picture,
     write_synthetic_hymenoptera,
 )
+from tudui.infra.markers import SYNTHETIC_MARKER
 
 
 def leftovers(root: Path) -> list[str]:
@@ -57,7 +66,7 @@ def rewrite(folder: Path, name: str, obj) -> None:
         what, seed = text.split("stand-in for ")[1].split(", generated with seed ")
         files = {n: ((folder / n).stat().st_size, hashlib.sha256((folder / n).read_bytes())
                      .hexdigest()) for n in CIFAR10_FILES}
-        data.write_marker(folder, what, int(seed.split()[0]), files=files)
+        markers.write_marker(folder, what, int(seed.split()[0]), files=files)
 
 
 def batch(n: int = 10, **changes) -> dict:
@@ -90,10 +99,10 @@ def test_a_crafted_cifar_file_never_runs(stand_in, tmp_path, monkeypatch, capsys
     if not marked:
         (folder / SYNTHETIC_MARKER).unlink()
         # as if the md5 matched too (or were not checked): the unpickler alone must hold
-        real_digests = data._expected_digests
-        monkeypatch.setattr(data, "_expected_digests", lambda f: (
+        real_digests = cifar10_files._expected_digests
+        monkeypatch.setattr(cifar10_files, "_expected_digests", lambda f: (
             "md5", {n: hashlib.md5((f / n).read_bytes()).hexdigest() for n in CIFAR10_FILES})
-            if not data.is_synthetic(f) else real_digests(f))
+            if not markers.is_synthetic(f) else real_digests(f))
     rewrite(folder, name, CRAFTED[name](Payload(ran)))
     train = name != "test_batch"
     with pytest.raises(CourseError) as info:
@@ -145,24 +154,24 @@ def test_a_marker_without_hashes_vouches_for_nothing(stand_in):
         data.CIFAR10(stand_in, train=False)
     assert "lists no sha256 for it: made by an older version" in info.value.en
     assert "--synthetic" in info.value.en
-    assert data.ensure_synthetic_cifar10(stand_in, 50, 20)[1] == "stand-in written"
+    assert cifar10_stand_in.ensure_synthetic_cifar10(stand_in, 50, 20)[1] == "stand-in written"
     assert len(data.CIFAR10(stand_in, train=False)) == 20
 
 
 def test_the_restricted_unpickler_allows_only_array_reconstruction():
     array = np.arange(12, dtype=np.uint8).reshape(3, 4)
-    assert np.array_equal(data.restricted_unpickle(pickle.dumps({"a": array}, protocol=2))["a"],
+    assert np.array_equal(cifar10_files.restricted_unpickle(pickle.dumps({"a": array}, protocol=2))["a"],
                           array)
     for protocol in (3, 4):  # bytes written natively: no _codecs needed
-        assert np.array_equal(data.restricted_unpickle(pickle.dumps(array, protocol=protocol)),
+        assert np.array_equal(cifar10_files.restricted_unpickle(pickle.dumps(array, protocol=protocol)),
                               array)
     for bad in (os.system, np.load, Payload):
-        with pytest.raises(data.ForbiddenGlobal):
-            data.restricted_unpickle(pickle.dumps(bad, protocol=2))
+        with pytest.raises(cifar10_files.ForbiddenGlobal):
+            cifar10_files.restricted_unpickle(pickle.dumps(bad, protocol=2))
     # _codecs.encode is allowed for latin-1 only (what protocol 2 writes for bytes)
     evil = b"\x80\x02c_codecs\nencode\nX\x01\x00\x00\x00xX\x04\x00\x00\x00zlib\x86R."
     with pytest.raises(pickle.UnpicklingError, match="zlib"):
-        data.restricted_unpickle(evil)
+        cifar10_files.restricted_unpickle(evil)
 
 
 def python2_batch(images: np.ndarray, labels: list[int]) -> bytes:
@@ -192,7 +201,7 @@ def test_the_real_files_python2_format_loads(stand_in):
     images = rng.integers(0, 256, (12, 3072), dtype=np.uint8)
     labels = [int(v) for v in rng.integers(0, 10, 12)]
     raw = python2_batch(images, labels)
-    entry = data.restricted_unpickle(raw)
+    entry = cifar10_files.restricted_unpickle(raw)
     assert entry["batch_label"] == "training batch 1 of 5"
     assert np.array_equal(entry["data"], images) and entry["labels"] == labels
     # and through the class, as a (hash-verified) stand-in file
@@ -383,7 +392,7 @@ def test_a_pipe_named_like_a_picture_does_not_hang(tmp_path):
 @pytest.fixture
 def quick_is_real(monkeypatch):
     """Let a quick-size tree without marker pass as the complete real ants/bees set."""
-    monkeypatch.setattr(hymenoptera, "REAL_COUNTS", QUICK_COUNTS)
+    monkeypatch.setattr(hymenoptera_files, "REAL_COUNTS", QUICK_COUNTS)
 
 
 @pytest.mark.parametrize("name", ["hymenoptera_data (1).zip", "hymenoptera_data(2).zip",
@@ -405,8 +414,8 @@ def test_a_renamed_cifar_archive_is_named_and_not_downloaded(tmp_path, capsys):
     root = tmp_path / "dataset"
     root.mkdir()
     (root / "cifar-10-python (1).tar.gz").write_bytes(b"\x1f\x8b")
-    with pytest.raises(data.DownloadFailed) as info:
-        data.prepare_real_cifar10(root)
+    with pytest.raises(downloads.DownloadFailed) as info:
+        cifar10_files.prepare_real_cifar10(root)
     assert f"rename {root / 'cifar-10-python (1).tar.gz'} to exactly cifar-10-python.tar.gz" \
         in str(info.value)
     assert "downloading" not in capsys.readouterr().out
@@ -447,14 +456,14 @@ def test_a_folder_unpacked_one_level_too_deep_is_found_and_never_called_real(
         prepare.__wrapped__(["--data-root", str(root), "--synthetic", "--quick"])
     with pytest.raises(CourseError, match=f"move the folders train and val from {nested}"):
         hymenoptera.hymenoptera_dir(root, "train")
-    assert hymenoptera.tree_problem(nested) is None, "nothing of the learner's was touched"
+    assert hymenoptera_files.tree_problem(nested) is None, "nothing of the learner's was touched"
 
 
 def test_cifar_unpacked_into_its_own_folder_is_found(tmp_path, capsys):
     root = tmp_path / "dataset"
     inner = write_synthetic_cifar10(root / "cifar-10-python", 50, 20)
-    with pytest.raises(data.DownloadFailed) as info:
-        data.prepare_real_cifar10(root)
+    with pytest.raises(downloads.DownloadFailed) as info:
+        cifar10_files.prepare_real_cifar10(root)
     assert f"move the folder {inner} into {root}" in str(info.value)
     with pytest.raises(CourseError, match="one level too deep"):
         data.cifar10(root, train=False)
@@ -469,10 +478,10 @@ def test_cifar_unpacked_into_its_own_folder_is_found(tmp_path, capsys):
 
 INTERRUPT_POINTS = {  # where Ctrl-C lands: (object, attribute)
     "a picture being saved": (Image.Image, "save"),
-    "the course layout being copied": (hymenoptera.shutil, "copyfile"),
-    "a CIFAR-10 batch being written": (data, "_write_pickle"),
+    "the course layout being copied": (hymenoptera_files.shutil, "copyfile"),
+    "a CIFAR-10 batch being written": (cifar10_stand_in, "_write_pickle"),
     "a folder being renamed into place": (os, "replace"),
-    "a temporary folder being removed": (data.shutil, "rmtree"),
+    "a temporary folder being removed": (files.shutil, "rmtree"),
 }
 
 
@@ -506,7 +515,7 @@ def test_ctrl_c_at_any_moment_of_synthetic_leaves_no_partial_files(tmp_path, mon
         result = prepare([*argv, "--seed", seed])  # the next run completes from what is there
         assert result["hymenoptera_synthetic"] and result["cifar10_synthetic"]
         assert len(data.CIFAR10(root, train=False)) == 500
-        assert hymenoptera.tree_problem(root / HYMENOPTERA_DIR, QUICK_COUNTS) is None
+        assert hymenoptera_files.tree_problem(root / HYMENOPTERA_DIR, QUICK_COUNTS) is None
 
 
 def test_stale_temporary_folders_of_killed_runs_are_removed_and_live_ones_kept(tmp_path):

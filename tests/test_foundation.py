@@ -17,7 +17,8 @@ import torch
 
 import tudui
 from conftest import load_lesson, read_events
-from tudui import cli, device, engine, errors, paths, tb
+from tudui import cli, device, errors, paths, tb
+from tudui.infra import checkpoints, commands, console, files
 from tudui.models import Tudui
 
 REPO = paths.REPO_ROOT
@@ -39,20 +40,20 @@ def test_lesson_files_are_in_course_order():
 
 
 def test_atomic_write_leaves_no_temporary_files(tmp_path):
-    target = paths.atomic_write_bytes(tmp_path / "a" / "b.bin", b"123")
+    target = files.atomic_write_bytes(tmp_path / "a" / "b.bin", b"123")
     assert target.read_bytes() == b"123"
     assert [p.name for p in target.parent.iterdir()] == ["b.bin"]
 
 
 def test_atomic_write_failure_keeps_the_old_file(tmp_path, monkeypatch):
-    target = paths.atomic_write_bytes(tmp_path / "keep.bin", b"old")
+    target = files.atomic_write_bytes(tmp_path / "keep.bin", b"old")
 
     def boom(*_):
         raise KeyboardInterrupt
 
     monkeypatch.setattr(paths.os, "replace", boom)
     with pytest.raises(KeyboardInterrupt):
-        paths.atomic_write_bytes(target, b"new")
+        files.atomic_write_bytes(target, b"new")
     assert target.read_bytes() == b"old"
     assert [p.name for p in tmp_path.iterdir()] == ["keep.bin"]
 
@@ -127,7 +128,7 @@ def test_ctrl_c_outside_main_is_the_same_one_line(capsys, monkeypatch):
     tudui._show_ctrl_c_as_one_line()
     assert getattr(sys.excepthook, "tudui", False)
     seen = []
-    hook = errors.interrupted_hook(lambda *exc: seen.append(exc[0]))
+    hook = console.interrupted_hook(lambda *exc: seen.append(exc[0]))
     hook(KeyboardInterrupt, KeyboardInterrupt(), None)
     assert capsys.readouterr().err.strip() == errors.INTERRUPTED and seen == []
     hook(ValueError, ValueError("a bug"), None)
@@ -147,19 +148,19 @@ def test_writer_goes_under_logs_lesson_and_replaces_old_runs(tmp_path):
 def test_checkpoint_round_trip_and_wrong_architecture(tmp_path):
     model = Tudui()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
-    path = engine.save_checkpoint(tmp_path / "ck.pth", model, optimizer, epoch=3)
+    path = checkpoints.save_checkpoint(tmp_path / "ck.pth", model, optimizer, epoch=3)
     fresh = Tudui()
-    state = engine.load_checkpoint(path, fresh, torch.optim.SGD(fresh.parameters(), lr=0.01))
+    state = checkpoints.load_checkpoint(path, fresh, torch.optim.SGD(fresh.parameters(), lr=0.01))
     assert state["epoch"] == 3
     assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(),
                                                  fresh.state_dict().values()))
     with pytest.raises(errors.CourseError, match="different architecture"):
-        engine.load_checkpoint(path, torch.nn.Linear(3, 2))
+        checkpoints.load_checkpoint(path, torch.nn.Linear(3, 2))
     (tmp_path / "bad.pth").write_bytes(path.read_bytes()[:1000])
     with pytest.raises(errors.CourseError, match="truncated"):
-        engine.load_checkpoint(tmp_path / "bad.pth", Tudui())
+        checkpoints.load_checkpoint(tmp_path / "bad.pth", Tudui())
     with pytest.raises(errors.CourseError, match="does not exist"):
-        engine.load_checkpoint(tmp_path / "none.pth", Tudui())
+        checkpoints.load_checkpoint(tmp_path / "none.pth", Tudui())
 
 
 def _requirement_names(lines):
@@ -272,9 +273,9 @@ def test_log_dir_that_is_a_file_is_a_clear_error_and_saved_files_are_not_private
     not_a_folder.write_text("a file")
     with pytest.raises(errors.CourseError, match="--log-dir"):
         paths.lesson_log_dir("27_train", not_a_folder)
-    saved = paths.atomic_write_bytes(tmp_path / "out" / "model.pth", b"weights")
+    saved = files.atomic_write_bytes(tmp_path / "out" / "model.pth", b"weights")
     if os.name == "posix":  # mkstemp's 0600 would hide checkpoints from other users
-        assert saved.stat().st_mode & 0o777 == 0o666 & ~paths._umask()
+        assert saved.stat().st_mode & 0o777 == 0o666 & ~files._umask()
     assert saved.read_bytes() == b"weights" and not list(saved.parent.glob("*.tmp"))
 
 
@@ -291,7 +292,7 @@ def test_asking_for_a_missing_gpu_fails_in_every_lesson_parser():
 @errors.friendly_errors
 def _saving_lesson(argv=None):
     """A lesson's shape, reduced to the write every lesson ends with."""
-    paths.atomic_write_bytes(argv[0], b"new weights" * 1000)
+    files.atomic_write_bytes(argv[0], b"new weights" * 1000)
     return {}
 
 
@@ -310,14 +311,14 @@ def _exit_code_and_message(argv, capsys) -> tuple[int, str]:
 ])
 def test_a_failed_write_is_one_paragraph_and_the_complete_file_stays(code, words, tmp_path,
                                                                       monkeypatch, capsys):
-    target = paths.atomic_write_bytes(tmp_path / "27_train" / "tudui_0.pth", b"complete")
+    target = files.atomic_write_bytes(tmp_path / "27_train" / "tudui_0.pth", b"complete")
 
     def half_then_fail(fd, data):  # the disk fills up (or refuses) in the middle of the write
         os.write(fd, data[:100])
         os.close(fd)
         raise OSError(code, os.strerror(code))
 
-    monkeypatch.setattr(paths, "_write_and_sync", half_then_fail)
+    monkeypatch.setattr(files, "_write_and_sync", half_then_fail)
     exit_code, message = _exit_code_and_message([str(target)], capsys)
     assert exit_code == 2 and str(target) in message
     assert all(word in message for word in words), message
@@ -391,7 +392,7 @@ def test_atomic_write_syncs_the_file_before_the_rename_and_the_folder_after(tmp_
 
     monkeypatch.setattr(paths.os, "fsync", fsync)
     monkeypatch.setattr(paths.os, "replace", replace)
-    paths.atomic_write_bytes(tmp_path / "ck.pth", b"weights")
+    files.atomic_write_bytes(tmp_path / "ck.pth", b"weights")
     expected = ["fsync file", "rename"] + (["fsync folder"] if os.name != "nt" else [])
     assert events == expected and (tmp_path / "ck.pth").read_bytes() == b"weights"
 
@@ -403,22 +404,22 @@ ODD_NAMES = ["/tmp/my logs", "/tmp/$HOME/x", "/tmp/a`id`b", "/tmp/it's", '/tmp/s
 @pytest.mark.skipif(os.name != "posix", reason="POSIX shell quoting")
 def test_shell_quote_is_safe_to_paste_into_a_posix_shell():
     for name in ODD_NAMES:
-        assert shlex.split(paths.shell_quote(name)) == [name]
-    assert paths.shell_quote("plain/path_1.pth") == "plain/path_1.pth"  # no noise when not needed
-    assert paths.shell_quote("D:/课程/data") == "D:/课程/data"
-    assert paths.shell_quote("/tmp/my logs") == '"/tmp/my logs"'  # the same as on Windows
-    words = " ".join(paths.shell_quote(n) for n in ODD_NAMES)
+        assert shlex.split(commands.shell_quote(name)) == [name]
+    assert commands.shell_quote("plain/path_1.pth") == "plain/path_1.pth"  # no noise when not needed
+    assert commands.shell_quote("D:/课程/data") == "D:/课程/data"
+    assert commands.shell_quote("/tmp/my logs") == '"/tmp/my logs"'  # the same as on Windows
+    words = " ".join(commands.shell_quote(n) for n in ODD_NAMES)
     echoed = subprocess.run(["sh", "-c", f"printf '%s\\n' {words}"], capture_output=True,
                             text=True, check=True).stdout
     assert echoed.splitlines() == ODD_NAMES  # nothing expanded, nothing run
-    command = paths.lesson_command("27_train", "/tmp/$HOME/x")
+    command = commands.lesson_command("27_train", "/tmp/$HOME/x")
     assert command == "python src/27_train.py --log-dir '/tmp/$HOME/x'"
 
 
 def test_shell_quote_on_windows_uses_double_quotes(monkeypatch):
     monkeypatch.setattr(paths.os, "name", "nt")
-    assert paths.shell_quote(r"C:\Users\me\My logs") == r'"C:\Users\me\My logs"'
-    assert paths.shell_quote(r"D:\logs") == r"D:\logs"
+    assert commands.shell_quote(r"C:\Users\me\My logs") == r'"C:\Users\me\My logs"'
+    assert commands.shell_quote(r"D:\logs") == r"D:\logs"
 
 
 def test_a_python_without_torch_gets_one_line_saying_what_to_do():

@@ -18,8 +18,9 @@ import torch
 from PIL import Image
 
 from conftest import load_lesson
-from tudui import engine, errors, safe_load
+from tudui import errors
 from tudui.data import CIFAR10_CLASSES
+from tudui.infra import checkpoints, safe_load
 from tudui.models import Tudui
 from tudui.paths import SRC_DIR
 
@@ -151,7 +152,7 @@ def test_validation_bad_inputs_are_clear_errors(data_root, trained, tmp_path, ca
     assert "not an image" in fails("--image", str(tmp_path / "notes.png"))
     assert "27_train.py" in fails(log=tmp_path / "empty_logs")
     # A checkpoint of another architecture names the keys that do not match.
-    other = engine.save_checkpoint(tmp_path / "other.pth", torch.nn.Linear(3, 2))
+    other = checkpoints.save_checkpoint(tmp_path / "other.pth", torch.nn.Linear(3, 2))
     err = fails("--checkpoint", str(other))
     assert "different architecture" in err and next(iter(Tudui().state_dict())) in err
     truncated = tmp_path / "truncated.pth"
@@ -187,11 +188,11 @@ def _course_error(main, argv) -> errors.CourseError:
 
 
 def test_checkpoint_errors_say_what_is_really_wrong(tmp_path):
-    good = engine.save_checkpoint(tmp_path / "good.pth", Tudui())
+    good = checkpoints.save_checkpoint(tmp_path / "good.pth", Tudui())
     random_bytes = tmp_path / "random.pth"
     random_bytes.write_bytes(random.Random(0).randbytes(5000))
     with pytest.raises(errors.CourseError) as info:
-        engine.load_checkpoint(random_bytes, Tudui())
+        checkpoints.load_checkpoint(random_bytes, Tudui())
     # torch's refusal mentions weights_only for any unpicklable file: that is no pickled model
     assert "not a checkpoint" in info.value.en and "truncated" in info.value.en
     assert "pickled model" not in info.value.en and "保存方式1" not in info.value.zh
@@ -199,7 +200,7 @@ def test_checkpoint_errors_say_what_is_really_wrong(tmp_path):
     truncated = tmp_path / "truncated.pth"
     truncated.write_bytes(good.read_bytes()[:2000])
     with pytest.raises(errors.CourseError) as info:
-        engine.load_checkpoint(truncated, Tudui())
+        checkpoints.load_checkpoint(truncated, Tudui())
     # torch's first sentence, whole, then ours (it used to stop at "...your checkpoint file is")
     assert "(RuntimeError: PytorchStreamReader failed reading zip archive: failed finding " \
         "central directory). It is truncated or damaged" in info.value.en
@@ -208,7 +209,7 @@ def test_checkpoint_errors_say_what_is_really_wrong(tmp_path):
     whole = tmp_path / "whole.pth"
     torch.save(torch.nn.Sequential(torch.nn.Linear(2, 2)), whole)
     with pytest.raises(errors.CourseError) as info:
-        engine.load_checkpoint(whole, Tudui())
+        checkpoints.load_checkpoint(whole, Tudui())
     assert "whole pickled model" in info.value.en
     assert "torch.nn.modules.container.Sequential" in info.value.en
 
@@ -216,7 +217,7 @@ def test_checkpoint_errors_say_what_is_really_wrong(tmp_path):
                           ("nested.pth", {"model": {"model1.0.weight": "weights"}})):
         torch.save(content, tmp_path / name)
         with pytest.raises(errors.CourseError) as info:  # was AttributeError: no .shape
-            engine.load_checkpoint(tmp_path / name, Tudui())
+            checkpoints.load_checkpoint(tmp_path / name, Tudui())
         assert "not a state_dict" in info.value.en and "'model1.0.weight' -> " in info.value.en
 
 
@@ -231,7 +232,7 @@ def saved_26(data_root, tmp_path_factory) -> Path:
 
 def _foreign_27_checkpoint(path):
     model = Tudui()
-    engine.save_checkpoint(path, model, torch.optim.SGD(model.parameters(), lr=0.01), epoch=0)
+    checkpoints.save_checkpoint(path, model, torch.optim.SGD(model.parameters(), lr=0.01), epoch=0)
 
 
 def _truncate(path):
@@ -357,8 +358,8 @@ def test_course_files_load_safely_and_give_the_same_outputs(course_files, file, 
     model = safe_load.load_tudui(folder / file, map_location=torch.device("cpu"))
     assert type(model) is Tudui
     assert torch.equal(_outputs(model, reference["inputs"]), reference[layout])
-    fresh = Tudui()  # engine.load_checkpoint (27's --resume, 32) reads every format as well
-    engine.load_checkpoint(folder / file, fresh)
+    fresh = Tudui()  # checkpoints.load_checkpoint (27's --resume, 32) reads every format as well
+    checkpoints.load_checkpoint(folder / file, fresh)
     assert torch.equal(_outputs(fresh, reference["inputs"]), reference[layout])
 
 
@@ -471,5 +472,5 @@ def test_crafted_method1_file_never_runs(variant, saved_26, data_root, tmp_path,
     err = " ".join(capsys.readouterr().err.split())
     assert info.value.code == 2 and "names exec" in err and "allow-list" in err
     with pytest.raises(errors.CourseError, match="allow-list"):
-        engine.load_checkpoint(crafted, Tudui())
+        checkpoints.load_checkpoint(crafted, Tudui())
     assert not marker.exists()

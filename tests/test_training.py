@@ -15,9 +15,10 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from conftest import load_lesson, read_events
-from tudui import engine, runlock
+from tudui import engine, loaders
 from tudui.data import cifar10
 from tudui.errors import CourseError
+from tudui.infra import checkpoints, runlock
 from tudui.models import Tudui
 from tudui.paths import SRC_DIR
 
@@ -42,8 +43,8 @@ def quick_run(data_root, tmp_path_factory):
 
 def test_tensor_loader_gives_exactly_what_dataloader_and_totensor_give(data_root):
     data = cifar10(data_root, train=True, quick=True)
-    fast = engine.make_loader(data, 64)
-    assert isinstance(fast, engine.TensorLoader) and len(fast) == len(DataLoader(data, 64))
+    fast = loaders.make_loader(data, 64)
+    assert isinstance(fast, loaders.TensorLoader) and len(fast) == len(DataLoader(data, 64))
     pairs = list(zip(fast, DataLoader(data, batch_size=64)))
     assert len(pairs) == 8
     for (x_fast, y_fast), (x_slow, y_slow) in pairs:
@@ -52,15 +53,15 @@ def test_tensor_loader_gives_exactly_what_dataloader_and_totensor_give(data_root
         assert x_fast.is_contiguous(memory_format=torch.channels_last)
     # With shuffle: every picture once per epoch, a new order each pass, repeatable by epoch,
     # and the course's DataLoader (--slow-loader) shuffles into the very same batches.
-    shuffled = engine.make_loader(data, 100, shuffle=True, seed=1)
+    shuffled = loaders.make_loader(data, 100, shuffle=True, seed=1)
     first = torch.cat([y for _, y in shuffled])
     second = torch.cat([y for _, y in shuffled])  # the next pass is the next epoch
     assert sorted(first.tolist()) == sorted(second.tolist()) == sorted(data.dataset.targets[:512])
     assert not torch.equal(first, second)
     shuffled.set_epoch(0)
     assert torch.equal(first, torch.cat([y for _, y in shuffled]))
-    slow = engine.make_loader(data, 100, shuffle=True, seed=1, fast=False)
-    fast = engine.make_loader(data, 100, shuffle=True, seed=1)
+    slow = loaders.make_loader(data, 100, shuffle=True, seed=1, fast=False)
+    fast = loaders.make_loader(data, 100, shuffle=True, seed=1)
     assert isinstance(slow, DataLoader)
     for _epoch in range(2):
         for (x_fast, y_fast), (x_slow, y_slow) in zip(fast, slow, strict=True):
@@ -69,7 +70,7 @@ def test_tensor_loader_gives_exactly_what_dataloader_and_totensor_give(data_root
     from torchvision import transforms
     other = cifar10(data_root, train=False, transform=transforms.Compose(
         [transforms.ToTensor(), transforms.Normalize(0.5, 0.5)]))
-    assert isinstance(engine.make_loader(other, 64), DataLoader)
+    assert isinstance(loaders.make_loader(other, 64), DataLoader)
 
 
 def test_engine_follows_the_course_loop_step_for_step(data_root):
@@ -82,7 +83,7 @@ def test_engine_follows_the_course_loop_step_for_step(data_root):
         if fast:
             model = engine.prepare_model(model, "cpu")
         optimizer = torch.optim.SGD(model.parameters(), lr=1e-2)
-        loader = engine.make_loader(data, 64) if fast else DataLoader(data, batch_size=64)
+        loader = loaders.make_loader(data, 64) if fast else DataLoader(data, batch_size=64)
         if fast:
             result = engine.train_one_epoch(model, loader, nn.CrossEntropyLoss(), optimizer, "cpu")
             losses.append(result["step_losses"])
@@ -156,7 +157,7 @@ def test_quick_training_learns_and_logs(quick_run, data_root):
     assert result["checkpoint"] == str(folder / f"tudui_{epochs - 1}.pth")
     tudui = Tudui()
     tudui.load_state_dict(torch.load(result["checkpoint"], weights_only=True))
-    assert engine.evaluate(tudui, engine.make_loader(cifar10(data_root, False, quick=True), 64),
+    assert engine.evaluate(tudui, loaders.make_loader(cifar10(data_root, False, quick=True), 64),
                            nn.CrossEntropyLoss(), "cpu")["accuracy"] == pytest.approx(result["test_accuracy"])
     # What --resume needs is in a file of its own, next to them.
     state = torch.load(folder / "resume.pt", weights_only=True)
@@ -332,7 +333,7 @@ def test_train_gpu_quick_run_learns_so_32_test_gets_a_real_model(run_lesson, log
     # 32_test.py takes the newest checkpoint of 27 or 30; in the tour that is 30's.
     result = run_lesson("30_train_gpu")
     assert result["history"][-1]["test_accuracy"] >= 0.25  # chance is 0.1
-    assert engine.newest_checkpoint(log_dir / "27_train", log_dir / "30_train_gpu") == Path(
+    assert checkpoints.newest_checkpoint(log_dir / "27_train", log_dir / "30_train_gpu") == Path(
         result["checkpoint"])
 
 
@@ -384,7 +385,7 @@ def test_a_second_run_into_a_busy_folder_is_refused_and_a_stale_lock_taken_over(
 def test_run_lock_between_two_processes(tmp_path):
     holder = subprocess.Popen(
         [sys.executable, "-c", "import sys, time; sys.path.insert(0, sys.argv[1]); "
-         "from tudui.runlock import lock_folder; lock_folder(sys.argv[2]); print('locked', "
+         "from tudui.infra.runlock import lock_folder; lock_folder(sys.argv[2]); print('locked', "
          "flush=True); time.sleep(60)", str(SRC_DIR), str(tmp_path)],
         stdout=subprocess.PIPE, text=True)
     try:

@@ -1,8 +1,13 @@
 """tudui: the small helper package every lesson of this course imports.
 
-小土堆课程的公共工具包: paths, devices, seeding, command-line flags, TensorBoard
-writers, friendly errors, data sets, the course's model and the training engine.
-Each lesson keeps what it teaches and imports the rest from here.
+小土堆课程的公共工具包. What a learner may open from a lesson, each module short:
+``cli`` (the common flags), ``device``, ``seeding``, ``paths``, ``errors`` (CourseError,
+friendly_errors), ``tb`` (where TensorBoard writes), ``data`` (CIFAR-10), ``hymenoptera`` (the
+ants/bees pictures), ``models`` (the course's Tudui), ``engine`` (one epoch, the test pass),
+``loaders`` (the fast DataLoader), ``training_run`` (27/30's extras around the course's loop),
+``inspect_model``, ``recipes`` (35), ``fast`` (36) and ``scratch`` (91-93).
+The plumbing nobody needs to read (downloads, file checks, stand-ins, atomic writes, error
+text...) lives in ``tudui.infra``.
 
 Importing the package is cheap on purpose (no torch): each lesson's first import,
 ``from tudui import torch_installed``, runs before ``import torch`` and turns a Python without
@@ -12,8 +17,9 @@ torch into one line saying what to do instead of a ModuleNotFoundError traceback
 import importlib.util
 import sys
 
-__all__ = ["cli", "data", "device", "engine", "errors", "fast", "hymenoptera", "inspect_model",
-           "models", "paths", "recipes", "scratch", "seeding", "tb", "torch_installed"]
+__all__ = ["cli", "data", "device", "engine", "errors", "fast", "hymenoptera", "infra",
+           "inspect_model", "loaders", "models", "paths", "recipes", "scratch", "seeding", "tb",
+           "torch_installed", "training_run"]
 
 NO_TORCH = ("没有找到 torch：请先运行 make lessons（会创建 .venv），或者先激活它 "
             "source .venv/bin/activate（Windows: .venv\\Scripts\\activate；conda: conda activate "
@@ -30,8 +36,9 @@ def _torch_installed() -> bool:
     """
     if importlib.util.find_spec("torch") is not None:
         return True
-    from tudui.errors import EXIT_CODE, _printable_chinese
-    _printable_chinese(sys.stderr)
+    from tudui.errors import EXIT_CODE
+    from tudui.infra.console import printable_chinese
+    printable_chinese(sys.stderr)
     print(NO_TORCH.format(python=sys.executable), file=sys.stderr)
     raise SystemExit(EXIT_CODE)
 
@@ -39,7 +46,7 @@ def _torch_installed() -> bool:
 def _show_ctrl_c_as_one_line() -> None:
     """Ctrl-C while the heavy imports run (before a lesson's main()) prints the one-line
     interrupted message too, not a traceback; main() itself handles it in friendly_errors."""
-    from tudui.errors import interrupted_hook
+    from tudui.infra.console import interrupted_hook
     if not getattr(sys.excepthook, "tudui", False):
         sys.excepthook = interrupted_hook(sys.excepthook)
 

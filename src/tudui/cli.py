@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 import sys
 
-from tudui.device import DEVICE_CHOICES, pick_device
 from tudui.errors import EXIT_CODE
-from tudui.paths import DATASET_DIR, LOGS_DIR
+from tudui.paths import DATASET_DIR, LOGS_DIR, absolute
 
+DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
 MAX_SEED = 2**32 - 1  # numpy's seeds (and the DataLoader's) stop here
 MAX_LEARNING_RATE = 10.0  # far above any rate that trains; larger ones overflow in float32
 
@@ -19,7 +18,7 @@ def absolute_path(text: str) -> str:
     """A path from the command line, read as every command-line tool reads it: ``~`` expanded,
     relative to the current folder, made absolute at once so that every message shows where it
     really is (no symlinks resolved: the learner's own spelling stays recognisable)."""
-    return os.path.abspath(os.path.expanduser(text))
+    return str(absolute(text))
 
 
 def common_parser() -> argparse.ArgumentParser:
@@ -49,6 +48,8 @@ class LessonParser(argparse.ArgumentParser):
     def parse_args(self, args=None, namespace=None):
         parsed = super().parse_args(args, namespace)
         if getattr(parsed, "device", "auto") not in ("auto", "cpu"):
+            from tudui.device import pick_device  # here: only a GPU request needs torch
+
             pick_device(parsed.device)  # CourseError (exit 2) when it is not available
         return parsed
 
@@ -113,7 +114,6 @@ def _finite_float_between(low: float, high: float, rule: str):
 # a finite number above 0: fractional --epochs (36), any positive amount
 positive_finite_float = _finite_float_between(
     0, math.inf, "必须是大于 0 的有限数 / must be a finite number above 0")
-positive_float = positive_finite_float  # the older name, kept for the lessons that use it
 # --lr: above 0 and at most 10 (1e300 would overflow to inf in float32 and train nothing)
 learning_rate = _finite_float_between(
     0, MAX_LEARNING_RATE,

@@ -7,9 +7,8 @@ import platform
 
 import torch
 
+from tudui.cli import DEVICE_CHOICES
 from tudui.errors import CourseError
-
-DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
 
 
 def mps_available() -> bool:

@@ -1,6 +1,6 @@
 """Lesson 35's parts: the course model with optional ReLU / BatchNorm, and per-channel statistics.
 
-Its batches come from ``engine.TensorLoader`` (the whole data set as one uint8 tensor: shuffling,
+Its batches come from ``loaders.TensorLoader`` (the whole data set as one uint8 tensor: shuffling,
 normalization and random crop + flip are a few tensor operations per batch instead of one PIL
 image at a time).
 """

@@ -5,8 +5,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from torch.utils.tensorboard import SummaryWriter
-
 from tudui.paths import lesson_log_dir
 
 
@@ -28,6 +26,8 @@ def fresh_log_dir(lesson: str | os.PathLike, log_dir: str | os.PathLike | None =
 
 
 def make_writer(lesson: str, log_dir: str | os.PathLike | None = None,
-                run: str | None = None) -> SummaryWriter:
+                run: str | None = None):
     """``SummaryWriter(fresh_log_dir(lesson, log_dir, run))``."""
+    from torch.utils.tensorboard import SummaryWriter  # here: importing it takes a second or two
+
     return SummaryWriter(log_dir=fresh_log_dir(lesson, log_dir, run))

@@ -1,0 +1,151 @@
+"""Files that are complete or not there at all: atomic writes (temporary name, fsync, rename),
+temporary folders renamed into place, and the leftovers of runs that were killed meanwhile."""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import io
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from tudui.infra.oserrors import os_error
+from tudui.infra.runlock import pid_alive
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
+    """Write to a temporary name in the same folder, then rename: never a half-written file.
+
+    The data reaches the disk (fsync) before the rename, and the rename itself after it (fsync of
+    the folder), so a power cut leaves the old file or the new one, never an empty one. A full
+    disk, a read-only folder, missing permissions or a file where a folder should be end in a
+    CourseError naming ``path``; the temporary file is removed and the old file stays as it was.
+    """
+    path = Path(os.path.abspath(Path(path).expanduser()))
+    tmp = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        _write_and_sync(fd, data)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it private; a normal file is not
+        os.replace(tmp, path)
+        tmp = None
+        _fsync_folder(path.parent)
+    except OSError as err:
+        _remove(tmp)
+        known = os_error(err, path, "writing")
+        if known is None:
+            raise
+        raise known from err
+    except BaseException:  # Ctrl-C included
+        _remove(tmp)
+        raise
+    return path
+
+
+def _write_and_sync(fd: int, data: bytes) -> None:
+    """Write ``data`` to the open file ``fd``, close it, and make sure it is on the disk."""
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def _remove(tmp: str | None) -> None:
+    if tmp is not None:
+        try:
+            Path(tmp).unlink(missing_ok=True)
+        except OSError:  # the folder went read-only meanwhile: the first error is what counts
+            pass
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Make a rename in ``folder`` durable. Windows cannot open a folder as a file (NTFS journals
+    the rename itself); some file systems refuse fsync on a folder. Either way the file is
+    already complete under its name, so a refusal here is no error."""
+    if os.name == "nt":
+        return
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def atomic_file(path: str | os.PathLike):
+    """``with atomic_file(p) as f: torch.save(x, f)``: ``p`` appears complete when the block
+    ends, or not at all (the bytes go to a temporary name first, then it is renamed)."""
+    buffer = io.BytesIO()
+    buffer.name = str(path)
+    yield buffer
+    atomic_write_bytes(path, buffer.getvalue())
+
+
+def remove_tree(path: Path) -> None:
+    """Delete a folder or file if it is there."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    elif path.exists() or path.is_symlink():
+        path.unlink()
+
+
+# Temporary folders are named ".<name>.<pid>.<random>.tmp" beside the folder they become. A run
+# killed with kill -9 (or a closed terminal) cannot remove its own; the next run does, but only
+# when no running program can still be writing into it: on Linux/macOS when the process that
+# made it is gone (a running one, even another user's, is left alone), everywhere when it has
+# not changed for STALE_TEMP_AGE_S (a PID can be reused; no step of ours runs an hour without
+# touching its folder).
+STALE_TEMP_AGE_S = 3600
+
+
+def _temporary_is_stale(path: Path, name: str) -> bool:
+    pid_text = path.name[len(name) + 2:].split(".", 1)[0]
+    try:
+        age = time.time() - path.lstat().st_mtime
+    except OSError:
+        return False
+    if age > STALE_TEMP_AGE_S:
+        return True
+    if os.name == "posix" and pid_text.isdigit() and int(pid_text) != os.getpid():
+        return not pid_alive(int(pid_text))
+    return False
+
+
+def remove_stale_temporaries(root: Path, name: str) -> list[Path]:
+    """Remove ``root/.<name>.*.tmp`` folders left by killed runs (see above); returns them."""
+    removed = []
+    for path in Path(root).glob(f".{glob.escape(name)}.*.tmp"):
+        if path.is_dir() and not path.is_symlink() and _temporary_is_stale(path, name):
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    return removed
+
+
+def temporary_folder(root: Path, name: str) -> Path:
+    """A new empty ``root/.<name>.<pid>.<random>.tmp`` folder (after removing stale ones)."""
+    remove_stale_temporaries(root, name)
+    return Path(tempfile.mkdtemp(prefix=f".{name}.{os.getpid()}.", suffix=".tmp", dir=root))
+
+
+def replace_folder(new: Path, target: Path, tmp: Path) -> None:
+    """Put the complete folder ``new`` at ``target``. An old ``target`` is first renamed into
+    ``tmp`` (the caller removes ``tmp``): one rename each, so an interrupt never leaves a
+    half-deleted folder at ``target``."""
+    if target.exists() or target.is_symlink():
+        os.replace(target, tmp / f"old-{target.name}")
+    os.replace(new, target)

@@ -1,0 +1,126 @@
+"""``TrainingRun``: what 27 and 30 do around the course's loop that the video does not: one run
+per folder, a fresh TensorBoard folder, ``--resume``, the time left, and the result dict."""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import os
+import time
+from pathlib import Path
+
+import torch
+from torch import nn
+from torch.utils.data import Dataset
+
+from tudui.data import cifar10_is_synthetic, synthetic_banner
+from tudui.engine import time_left_line
+from tudui.infra import checkpoints
+from tudui.infra.console import quiet_when_output_closes
+from tudui.infra.files import atomic_file
+from tudui.infra.runlock import lock_folder
+from tudui.loaders import make_loader
+
+
+class TrainingRun:
+    """Everything 27 and 30 do around the course's loop that the video does not: one run per
+    folder (a lock), a fresh TensorBoard folder, --resume, the time left, the result dict.
+
+    ``args`` is the lesson's parsed flags (``resume``, ``shuffle``, ``seed``, ``batch_size``,
+    ``lr``, ``bf16``, ``quick``; missing ones count as off).
+    """
+
+    def __init__(self, folder: str | os.PathLike, args, device: torch.device,
+                 log_every: int = 100):
+        self.folder, self.args, self.device, self.log_every = Path(folder), args, device, log_every
+        quiet_when_output_closes()
+        self.lock = lock_folder(self.folder)
+        checkpoints.check_checkpoint_names(self.folder)
+        checkpoints.remove_stale_temporary_files(self.folder)
+        # Always a fresh event file: on --resume the history is written into it again.
+        for old in self.folder.glob("events.out.tfevents.*"):
+            with contextlib.suppress(OSError):  # Windows: still open in this process
+                old.unlink()
+        self.settings = {k: getattr(args, k, None) for k in
+                         ("quick", "batch_size", "lr", "shuffle", "seed", "bf16")}
+        self.step_losses: list = []   # this run's losses, one per step (tensors until read back)
+        self.history: list[dict] = []
+        self.epochs_done = self.first_epoch = 0
+        self.checkpoint: Path | None = None
+        self.started = self.epoch_started = time.perf_counter()
+        data_root = getattr(args, "data_root", None)
+        if data_root is not None and cifar10_is_synthetic(data_root):
+            print(synthetic_banner("CIFAR-10"))
+
+    def dataloader(self, dataset: Dataset, shuffle: bool = False, device=None):
+        """The course's ``DataLoader(dataset, batch_size=64)``: the same batches, faster."""
+        return make_loader(dataset, self.args.batch_size, shuffle=shuffle, seed=self.args.seed,
+                           device=device or self.device,
+                           fast=not getattr(self.args, "slow_loader", False))
+
+    def start(self, model: nn.Module, optimizer, writer, train_dataloader) -> tuple[int, int]:
+        """A new run removes the old checkpoints; --resume loads the last complete epoch
+        (weights, optimizer, steps), draws its history again and returns
+        (total_train_step, total_test_step) to go on from."""
+        atexit.register(writer.close)  # an interrupted run still flushes its last points
+        self.writer = writer
+        if not getattr(self.args, "resume", False):
+            removed = checkpoints.remove_epoch_checkpoints(self.folder)
+            (self.folder / checkpoints.RESUME_FILE).unlink(missing_ok=True)
+            if removed:
+                print(f"新的一轮训练：删除了上次的 {removed} 个检查点 / a new run: removed the "
+                      f"previous run's {removed} checkpoint(s) from {self.folder}")
+            return 0, 0
+        state = checkpoints.read_resume_state(self.folder, self.settings)
+        self.checkpoint = checkpoints.epoch_checkpoint_path(self.folder, state["epoch"] - 1)
+        checkpoints.load_checkpoint(self.checkpoint, model, map_location=self.device)
+        optimizer.load_state_dict(state["optimizer"])
+        self.epochs_done = self.first_epoch = state["epoch"]
+        self.step_losses, self.history = list(state["step_losses"]), list(state["history"])
+        train_dataloader.set_epoch(self.epochs_done)  # the next epoch's order, as if never cut
+        for step in range(self.log_every, len(self.step_losses) + 1, self.log_every):
+            writer.add_scalar("train_loss", self.step_losses[step - 1], step)
+        for past in self.history:
+            writer.add_scalar("test_loss", past["test_loss"], past["epoch"] - 1)
+            writer.add_scalar("test_accuracy", past["test_accuracy"], past["epoch"] - 1)
+        print(f"从 {self.checkpoint.name} 继续 / resuming after epoch {self.epochs_done}")
+        if self.epochs_done >= self.args.epochs:
+            print(f"已经训练了 {self.epochs_done} 轮，无需继续；要多训练几轮请加 --epochs N"
+                  f"（N > {self.epochs_done}）。\n{self.epochs_done} epochs are already done, "
+                  f"nothing to train; pass --epochs N with N > {self.epochs_done} to train further.")
+        return len(self.step_losses), self.epochs_done
+
+    def atomic_file(self, name: str):
+        """``with run.atomic_file("tudui_0.pth") as f: torch.save(..., f)`` in the run's folder."""
+        self.checkpoint = self.folder / name
+        return atomic_file(self.checkpoint)
+
+    def end_epoch(self, optimizer, total_test_loss: float, test_accuracy: float) -> None:
+        """After the epoch's checkpoint: its row of history, the --resume file, the time left."""
+        self.epochs_done += 1
+        losses = [x for x in self.step_losses if isinstance(x, torch.Tensor)]
+        epoch_losses = torch.stack(losses).float().tolist() if losses else []  # one read-back
+        self.step_losses = self.step_losses[:len(self.step_losses) - len(losses)] + epoch_losses
+        now = time.perf_counter()
+        self.history.append({"epoch": self.epochs_done, "test_loss": total_test_loss,
+                             "test_accuracy": test_accuracy, "seconds": now - self.epoch_started,
+                             "train_loss": sum(epoch_losses) / max(len(epoch_losses), 1)})
+        self.epoch_started = now
+        if getattr(self.args, "resume", None) is not None:  # lessons with --resume
+            checkpoints.write_resume_state(
+                self.folder, epoch=self.epochs_done, optimizer=optimizer.state_dict(),
+                step_losses=self.step_losses, history=self.history, settings=self.settings)
+        print(time_left_line(self.epochs_done - self.first_epoch,
+                             self.args.epochs - self.first_epoch, now - self.started))
+
+    def finish(self, **extra) -> dict:
+        """Release the folder and return what a test needs to check."""
+        atexit.unregister(self.writer.close)
+        self.lock.release()
+        last = self.history[-1] if self.history else {}
+        return {"step_losses": self.step_losses, "history": self.history,
+                "test_accuracy": last.get("test_accuracy"), "test_loss": last.get("test_loss"),
+                "checkpoint": str(self.checkpoint) if self.checkpoint else None,
+                "epochs": self.args.epochs, "batch_size": self.args.batch_size,
+                "lr": self.args.lr, "device": str(self.device), "log_dir": str(self.folder),
+                **extra}
