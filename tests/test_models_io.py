@@ -24,13 +24,11 @@ from tudui.models import Tudui
 from tudui.paths import SRC_DIR
 
 
-@pytest.fixture(scope="module")
-def trained(data_root, tmp_path_factory):
-    """A short 27_train run: its log folder (holding the checkpoint) and its result."""
-    log_dir = tmp_path_factory.mktemp("trained")
-    result = load_lesson("27_train").main(["--data-root", str(data_root), "--log-dir",
-                                           str(log_dir), "--device", "cpu", "--quick",
-                                           "--epochs", "2"])
+@pytest.fixture
+def trained(quick_run):
+    """27_train's --quick run (conftest's, shared): its log folder (holding the checkpoints)
+    and its result."""
+    result, log_dir = quick_run
     return log_dir, result
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import socket
@@ -34,10 +36,18 @@ def _train(data_root, log_dir, *args):
 
 
 @pytest.fixture(scope="module")
-def quick_run(data_root, tmp_path_factory):
-    """One default --quick training run, shared by the tests that only read its results."""
-    log_dir = tmp_path_factory.mktemp("quick_logs")
-    return _train(data_root, log_dir), log_dir
+def one_epoch(data_root, tmp_path_factory):
+    """One --quick --epochs 1 run (seed 0, fp32, fast loader), printing a loss every 5 steps:
+    (its result, what it printed). Shared by the tests that compare other runs with it."""
+    lesson = load_lesson("27_train")
+    log_every, lesson.LOG_EVERY = lesson.LOG_EVERY, 5  # 16 steps: print some
+    out = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(out):
+            result = _train(data_root, tmp_path_factory.mktemp("one_epoch"), "--epochs", "1")
+    finally:
+        lesson.LOG_EVERY = log_every
+    return result, out.getvalue()
 
 
 def test_tensor_loader_gives_exactly_what_dataloader_and_totensor_give(data_root):
@@ -165,11 +175,9 @@ def test_quick_training_learns_and_logs(quick_run, data_root):
     assert not (folder / "training.lock").exists()  # released at the end
 
 
-def test_same_seed_gives_the_same_run_and_prints_the_courses_lines(data_root, tmp_path, capsys,
-                                                                   monkeypatch):
-    monkeypatch.setattr(load_lesson("27_train"), "LOG_EVERY", 5)  # 16 steps: print some
-    a = _train(data_root, tmp_path / "a", "--epochs", "1")
-    out = capsys.readouterr().out
+def test_same_seed_gives_the_same_run_and_prints_the_courses_lines(data_root, tmp_path,
+                                                                   one_epoch):
+    a, out = one_epoch
     for line in ("训练数据集的长度为：512", "测试数据集的长度为：256", "-------第 1 轮训练开始-------",
                  "训练次数：15, Loss: ", "整体测试集上的Loss: ", "整体测试集上的正确率", "模型已保存",
                  "1/1 轮完成 / epochs done"):
@@ -286,8 +294,8 @@ def test_resume_needs_the_resume_file_and_refuses_a_damaged_one(data_root, tmp_p
     assert info.value.code == 2 and "resume.pt cannot be read" in err and "Traceback" not in err
 
 
-def test_bf16_only_where_the_hardware_has_it(data_root, tmp_path, monkeypatch, capsys):
-    fp32 = _train(data_root, tmp_path / "fp32", "--epochs", "1")
+def test_bf16_only_where_the_hardware_has_it(data_root, tmp_path, monkeypatch, capsys, one_epoch):
+    fp32, _ = one_epoch
     # torch's check for native bf16 on a CPU, patched so both branches run on any machine
     monkeypatch.setattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: False)
     capsys.readouterr()
@@ -303,8 +311,8 @@ def test_bf16_only_where_the_hardware_has_it(data_root, tmp_path, monkeypatch, c
     assert bf16["step_losses"] == pytest.approx(fp32["step_losses"], abs=0.05)
 
 
-def test_slow_loader_flag_gives_the_same_numbers(data_root, tmp_path):
-    fast = _train(data_root, tmp_path / "f", "--epochs", "1")
+def test_slow_loader_flag_gives_the_same_numbers(data_root, tmp_path, one_epoch):
+    fast, _ = one_epoch
     slow = _train(data_root, tmp_path / "s", "--epochs", "1", "--slow-loader")
     assert slow["step_losses"] == fast["step_losses"]
 
