@@ -158,12 +158,14 @@ def test_quick_training_learns_and_logs(quick_run, data_root):
     # test points at total_test_step 0..epochs-1, as the course logs them
     assert [s for s, _ in events["scalars"]["test_accuracy"]] == list(range(epochs))
     assert events["scalars"]["test_accuracy"][-1][1] == pytest.approx(result["test_accuracy"])
-    assert len(events["scalars"]["test_loss"]) == epochs
+    assert [s for s, _ in events["scalars"]["test_loss"]] == list(range(epochs))
     # One complete checkpoint per epoch, a plain state_dict: the video's load line works on it.
     folder = log_dir / "27_train"
     files = sorted(p.name for p in folder.glob("*.pth"))
     assert files == sorted(f"tudui_{i}.pth" for i in range(epochs))
     assert result["checkpoint"] == str(folder / f"tudui_{epochs - 1}.pth")
+    for i in range(epochs - 1):  # every epoch's file: the video's load line, strict
+        Tudui().load_state_dict(torch.load(folder / f"tudui_{i}.pth", weights_only=True))
     tudui = Tudui()
     tudui.load_state_dict(torch.load(result["checkpoint"], weights_only=True))
     assert engine.evaluate(tudui, engine.make_loader(cifar10(data_root, False, quick=True), 64),
@@ -339,7 +341,14 @@ def test_train_gpu_lesson_both_ways(run_lesson, log_dir, way, capsys):
 def test_train_gpu_quick_run_learns_so_32_test_gets_a_real_model(run_lesson, log_dir):
     # 32_test.py takes the newest checkpoint of 27 or 30; in the tour that is 30's.
     result = run_lesson("30_train_gpu")
+    epochs = load_lesson("30_train_gpu").QUICK_EPOCHS
+    assert len(result["history"]) == epochs
     assert result["history"][-1]["test_accuracy"] >= 0.25  # chance is 0.1
+    # test points at total_test_step 0..epochs-1, as the course logs them
+    scalars = read_events(log_dir / "30_train_gpu")["scalars"]
+    for tag in ("test_loss", "test_accuracy", "epoch_seconds"):
+        assert [s for s, _ in scalars[tag]] == list(range(epochs)), tag
+    assert scalars["test_accuracy"][-1][1] == pytest.approx(result["history"][-1]["test_accuracy"])
     assert engine.newest_checkpoint(log_dir / "27_train", log_dir / "30_train_gpu") == Path(
         result["checkpoint"])
 
