@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import socket
@@ -35,10 +37,18 @@ def _train(data_root, log_dir, *args):
 
 
 @pytest.fixture(scope="module")
-def quick_run(data_root, tmp_path_factory):
-    """One default --quick training run, shared by the tests that only read its results."""
-    log_dir = tmp_path_factory.mktemp("quick_logs")
-    return _train(data_root, log_dir), log_dir
+def one_epoch(data_root, tmp_path_factory):
+    """One --quick --epochs 1 run (seed 0, fp32, fast loader), printing a loss every 5 steps:
+    (its result, what it printed). Shared by the tests that compare other runs with it."""
+    lesson = load_lesson("27_train")
+    log_every, lesson.LOG_EVERY = lesson.LOG_EVERY, 5  # 16 steps: print some
+    out = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(out):
+            result = _train(data_root, tmp_path_factory.mktemp("one_epoch"), "--epochs", "1")
+    finally:
+        lesson.LOG_EVERY = log_every
+    return result, out.getvalue()
 
 
 def test_tensor_loader_gives_exactly_what_dataloader_and_totensor_give(data_root):
@@ -149,12 +159,14 @@ def test_quick_training_learns_and_logs(quick_run, data_root):
     # test points at total_test_step 0..epochs-1, as the course logs them
     assert [s for s, _ in events["scalars"]["test_accuracy"]] == list(range(epochs))
     assert events["scalars"]["test_accuracy"][-1][1] == pytest.approx(result["test_accuracy"])
-    assert len(events["scalars"]["test_loss"]) == epochs
+    assert [s for s, _ in events["scalars"]["test_loss"]] == list(range(epochs))
     # One complete checkpoint per epoch, a plain state_dict: the video's load line works on it.
     folder = log_dir / "27_train"
     files = sorted(p.name for p in folder.glob("*.pth"))
     assert files == sorted(f"tudui_{i}.pth" for i in range(epochs))
     assert result["checkpoint"] == str(folder / f"tudui_{epochs - 1}.pth")
+    for i in range(epochs - 1):  # every epoch's file: the video's load line, strict
+        Tudui().load_state_dict(torch.load(folder / f"tudui_{i}.pth", weights_only=True))
     tudui = Tudui()
     tudui.load_state_dict(torch.load(result["checkpoint"], weights_only=True))
     assert engine.evaluate(tudui, loaders.make_loader(cifar10(data_root, False, quick=True), 64),
@@ -166,11 +178,9 @@ def test_quick_training_learns_and_logs(quick_run, data_root):
     assert not (folder / "training.lock").exists()  # released at the end
 
 
-def test_same_seed_gives_the_same_run_and_prints_the_courses_lines(data_root, tmp_path, capsys,
-                                                                   monkeypatch):
-    monkeypatch.setattr(load_lesson("27_train"), "LOG_EVERY", 5)  # 16 steps: print some
-    a = _train(data_root, tmp_path / "a", "--epochs", "1")
-    out = capsys.readouterr().out
+def test_same_seed_gives_the_same_run_and_prints_the_courses_lines(data_root, tmp_path,
+                                                                   one_epoch):
+    a, out = one_epoch
     for line in ("训练数据集的长度为：512", "测试数据集的长度为：256", "-------第 1 轮训练开始-------",
                  "训练次数：15, Loss: ", "整体测试集上的Loss: ", "整体测试集上的正确率", "模型已保存",
                  "1/1 轮完成 / epochs done"):
@@ -259,18 +269,18 @@ def test_resume_without_a_checkpoint_and_cuda_without_gpu_are_clear_errors(data_
 def test_a_new_run_replaces_old_checkpoints_and_resume_keeps_the_runs_settings(
         data_root, tmp_path, capsys):
     folder = tmp_path / "27_train"
-    _train(data_root, tmp_path, "--epochs", "3")
-    _train(data_root, tmp_path, "--epochs", "2")  # a shorter new run: no tudui_2.pth left over
-    assert sorted(p.name for p in folder.glob("*.pth")) == ["tudui_0.pth", "tudui_1.pth"]
-    assert "removed the previous run's 3 checkpoint(s)" in capsys.readouterr().out
+    _train(data_root, tmp_path, "--epochs", "2")
+    _train(data_root, tmp_path, "--epochs", "1")  # a shorter new run: no tudui_1.pth left over
+    assert sorted(p.name for p in folder.glob("*.pth")) == ["tudui_0.pth"]
+    assert "removed the previous run's 2 checkpoint(s)" in capsys.readouterr().out
 
-    done = _train(data_root, tmp_path, "--epochs", "2", "--resume")
-    assert len(done["history"]) == 2 and "nothing to train" in capsys.readouterr().out
+    done = _train(data_root, tmp_path, "--epochs", "1", "--resume")
+    assert len(done["history"]) == 1 and "nothing to train" in capsys.readouterr().out
     for flag, change in ((("--lr", "0.2"), "lr: 0.05 -> 0.2"), (("--bf16",), "bf16: False -> True")):
         with pytest.raises(SystemExit) as info:
-            _train(data_root, tmp_path, "--epochs", "4", "--resume", *flag)
+            _train(data_root, tmp_path, "--epochs", "3", "--resume", *flag)
         assert info.value.code == 2 and change in _err(capsys)
-    assert sorted(p.name for p in folder.glob("*.pth")) == ["tudui_0.pth", "tudui_1.pth"]
+    assert sorted(p.name for p in folder.glob("*.pth")) == ["tudui_0.pth"]
 
 
 def test_resume_needs_the_resume_file_and_refuses_a_damaged_one(data_root, tmp_path, capsys):
@@ -287,8 +297,8 @@ def test_resume_needs_the_resume_file_and_refuses_a_damaged_one(data_root, tmp_p
     assert info.value.code == 2 and "resume.pt cannot be read" in err and "Traceback" not in err
 
 
-def test_bf16_only_where_the_hardware_has_it(data_root, tmp_path, monkeypatch, capsys):
-    fp32 = _train(data_root, tmp_path / "fp32", "--epochs", "1")
+def test_bf16_only_where_the_hardware_has_it(data_root, tmp_path, monkeypatch, capsys, one_epoch):
+    fp32, _ = one_epoch
     # torch's check for native bf16 on a CPU, patched so both branches run on any machine
     monkeypatch.setattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: False)
     capsys.readouterr()
@@ -304,8 +314,8 @@ def test_bf16_only_where_the_hardware_has_it(data_root, tmp_path, monkeypatch, c
     assert bf16["step_losses"] == pytest.approx(fp32["step_losses"], abs=0.05)
 
 
-def test_slow_loader_flag_gives_the_same_numbers(data_root, tmp_path):
-    fast = _train(data_root, tmp_path / "f", "--epochs", "1")
+def test_slow_loader_flag_gives_the_same_numbers(data_root, tmp_path, one_epoch):
+    fast, _ = one_epoch
     slow = _train(data_root, tmp_path / "s", "--epochs", "1", "--slow-loader")
     assert slow["step_losses"] == fast["step_losses"]
 
@@ -332,7 +342,14 @@ def test_train_gpu_lesson_both_ways(run_lesson, log_dir, way, capsys):
 def test_train_gpu_quick_run_learns_so_32_test_gets_a_real_model(run_lesson, log_dir):
     # 32_test.py takes the newest checkpoint of 27 or 30; in the tour that is 30's.
     result = run_lesson("30_train_gpu")
+    epochs = load_lesson("30_train_gpu").QUICK_EPOCHS
+    assert len(result["history"]) == epochs
     assert result["history"][-1]["test_accuracy"] >= 0.25  # chance is 0.1
+    # test points at total_test_step 0..epochs-1, as the course logs them
+    scalars = read_events(log_dir / "30_train_gpu")["scalars"]
+    for tag in ("test_loss", "test_accuracy", "epoch_seconds"):
+        assert [s for s, _ in scalars[tag]] == list(range(epochs)), tag
+    assert scalars["test_accuracy"][-1][1] == pytest.approx(result["history"][-1]["test_accuracy"])
     assert checkpoints.newest_checkpoint(log_dir / "27_train", log_dir / "30_train_gpu") == Path(
         result["checkpoint"])
 
