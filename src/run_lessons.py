@@ -1,14 +1,18 @@
 """课程导览 / The lesson tour behind `make lessons`.
 
-Runs every lesson src/NN_*.py in course order (00 first), each in a fresh process, with --quick
-unless --full is given, then prints a summary table: lesson, status, seconds, what it wrote under
-logs/. A failing lesson does not stop the others, but the tour then exits 1. A lesson that cannot
-run here (it needs a GPU) exits 3 and is reported as skipped.
+Runs every lesson src/NN_*.py in course order (00 first), each in a process of its own, with
+--quick unless --full is given, then prints a summary table: lesson, status, seconds, what it wrote
+under logs/. A failing lesson does not stop the others, but the tour then exits 1. A lesson that
+cannot run here (it needs a GPU) exits 3 and is reported as skipped.
+
+On Linux the tour imports torch and torchvision once and starts each lesson as a forked copy of
+itself (tudui.infra.lesson_runs): the lessons skip 3-4 s of imports each, about 100 s of a tour.
+Elsewhere, or with --fresh, each lesson gets a new Python interpreter, as when you run it yourself.
 
 If 00_prepare_data cannot download the data (no network), the tour runs it again with
 --synthetic so every later lesson still has stand-in data to work on.
 
-Run:  python src/run_lessons.py [--full] [--only 2 27 32] [--device cpu]
+Run:  python src/run_lessons.py [--full] [--only 2 27 32] [--device cpu] [--fresh]
 """
 
 from __future__ import annotations
@@ -17,7 +21,6 @@ from tudui import torch_installed  # noqa: F401  # isort: skip (one clear line w
 import argparse
 import os
 import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -25,23 +28,24 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from tudui.errors import EXIT_CODE, INTERRUPTED, INTERRUPTED_EXIT_CODE, SKIP_EXIT_CODE
+from tudui.infra import lesson_runs
 from tudui.infra.commands import shell_quote
 from tudui.paths import LOGS_DIR, REPO_ROOT, lesson_files  # noqa: E402
 
 PREPARE = "00_prepare_data"
+LESSON_ENV = {"PYTHONUNBUFFERED": "1", "PYTHONIOENCODING": "utf-8"}
 
 
-def run_one(path: Path, extra: list[str], transcript_dir: Path) -> tuple[int, float, str]:
-    """Run one lesson in a fresh process; return (exit code, seconds, output)."""
+def run_one(path: Path, extra: list[str], transcript_dir: Path,
+            forked: bool = False) -> tuple[int, float, str]:
+    """Run one lesson in a process of its own (``forked``: a forked copy of this preloaded
+    interpreter, else a new one); return (exit code, seconds, output)."""
     start = time.perf_counter()
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONIOENCODING": "utf-8"}
-    proc = subprocess.run([sys.executable, str(path), *extra], cwd=REPO_ROOT, env=env,
-                          stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                          encoding="utf-8", errors="replace")
+    run = lesson_runs.run_script_forked if forked else lesson_runs.run_script
+    code, output = run(path, extra, REPO_ROOT, LESSON_ENV)
     seconds = time.perf_counter() - start
-    output = proc.stdout + proc.stderr
     (transcript_dir / f"{path.stem}.txt").write_text(output, encoding="utf-8")
-    return proc.returncode, seconds, output
+    return code, seconds, output
 
 
 def written_under(log_dir: Path, lesson: str, since: float) -> str:
@@ -58,18 +62,18 @@ def written_under(log_dir: Path, lesson: str, since: float) -> str:
 
 
 def tour(lessons: list[Path], common: list[str], extra: list[str], log_dir: Path,
-         transcript_dir: Path, rows: list) -> None:
+         transcript_dir: Path, rows: list, forked: bool = False) -> None:
     """Run each lesson, print its line, and append (lesson, status, seconds, wrote) to rows."""
     for path in lessons:
         since = time.time()
         lesson_extra = common if path.stem == PREPARE else extra
-        code, seconds, output = run_one(path, lesson_extra, transcript_dir)
+        code, seconds, output = run_one(path, lesson_extra, transcript_dir, forked)
         if code in (INTERRUPTED_EXIT_CODE, -signal.SIGINT):  # Ctrl-C reached the lesson first
             raise KeyboardInterrupt
         status = "OK" if code == 0 else "skipped" if code == SKIP_EXIT_CODE else "FAILED"
         if path.stem == PREPARE and code == EXIT_CODE:
             print("  00_prepare_data: download failed, using generated stand-ins (--synthetic)")
-            code, more, output = run_one(path, [*common, "--synthetic"], transcript_dir)
+            code, more, output = run_one(path, [*common, "--synthetic"], transcript_dir, forked)
             seconds += more
             status = "OK (stand-ins)" if code == 0 else "FAILED"
         rows.append((path.stem, status, seconds, written_under(log_dir, path.stem, since)))
@@ -87,6 +91,8 @@ def main(argv=None) -> int:
     parser.add_argument("--device", default=None, help="passed on to every lesson")
     parser.add_argument("--data-root", default=None, help="passed on to every lesson")
     parser.add_argument("--log-dir", default=str(LOGS_DIR), help="passed on to every lesson")
+    parser.add_argument("--fresh", action="store_true",
+                        help="a new Python interpreter per lesson, also on Linux (slower)")
     args = parser.parse_args(argv)
     # the lessons run with the repository as their folder: relative paths are read from ours
     log_dir = Path(os.path.abspath(os.path.expanduser(args.log_dir)))
@@ -106,10 +112,14 @@ def main(argv=None) -> int:
 
     mode = "full course settings" if args.full else "--quick"
     print(f"课程导览 / lesson tour: {len(lessons)} lessons, {mode}; "
-          f"each lesson's output goes to {transcript_dir}/<lesson>.txt\n")
+          f"each lesson's output goes to {transcript_dir}/<lesson>.txt")
     rows, tour_start = [], time.perf_counter()
     try:
-        tour(lessons, common, extra, log_dir, transcript_dir, rows)
+        forked = not args.fresh and lesson_runs.preload()
+        print("每课一个进程 / each lesson in a process of its own: " +
+              ("a forked copy of this one, torch imported once (Linux)\n" if forked else
+               "a new Python interpreter\n"))
+        tour(lessons, common, extra, log_dir, transcript_dir, rows, forked)
     except KeyboardInterrupt:  # the running lesson got the Ctrl-C too and stopped cleanly
         print("\n" + INTERRUPTED, file=sys.stderr)
         return INTERRUPTED_EXIT_CODE

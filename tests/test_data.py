@@ -114,6 +114,21 @@ def test_cifar_stand_in_is_deterministic_and_loads_with_torchvision(tmp_path, mo
     assert len(train) == 200 and sorted(set(train.targets)) == list(range(10))
 
 
+def test_a_quick_run_reads_only_the_files_holding_its_pictures(data_root, monkeypatch):
+    read = []
+    real_read = cifar10_files._read_cifar_file
+    monkeypatch.setattr(cifar10_files, "_read_cifar_file",
+                        lambda root, name, *a: read.append(name) or real_read(root, name, *a))
+    quick = data.cifar10(data_root, train=True, quick=True)
+    # the test stand-in holds 200 pictures per file: the first 512 are in the first three
+    assert read == ["data_batch_1", "data_batch_2", "data_batch_3", "batches.meta"]
+    full = data.CIFAR10(data_root, train=True)
+    assert len(quick) == data.QUICK_TRAIN_SIZE and len(full) == 1000
+    # the same pictures and labels as a full read, across the file edges too
+    assert np.array_equal(quick.dataset.data[:512], full.data[:512])
+    assert [quick[i][1] for i in range(512)] == full.targets[:512]
+
+
 # ---------------------------------------------------------------- 00_prepare_data
 
 def test_prepare_without_network_explains_and_exits_2(tmp_path, capsys):

@@ -7,9 +7,11 @@ import os
 import re
 import shlex
 import shutil
+import signal
 import stat
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -18,7 +20,7 @@ import torch
 import tudui
 from conftest import load_lesson, read_events
 from tudui import cli, device, errors, paths, tb
-from tudui.infra import checkpoints, commands, console, files
+from tudui.infra import checkpoints, commands, console, files, lesson_runs
 from tudui.models import Tudui
 
 REPO = paths.REPO_ROOT
@@ -194,14 +196,98 @@ def test_env_check_reports_versions_and_device(capsys):
     assert "torch.cuda.is_available() =" in out and f"CPU: {result['cpu_capability']}" in out
 
 
-def test_runner_runs_a_lesson_and_prints_the_summary(tmp_path):
+@pytest.mark.parametrize("flags, how", [
+    ([], "a forked copy of this one" if lesson_runs.fork_available() else "a new Python"),
+    (["--fresh"], "a new Python interpreter")])
+def test_runner_runs_a_lesson_and_prints_the_summary(tmp_path, flags, how):
     proc = subprocess.run([sys.executable, str(REPO / "src" / "run_lessons.py"), "--only", "01",
-                           "--log-dir", str(tmp_path)], capture_output=True, text=True,
+                           "--log-dir", str(tmp_path), *flags], capture_output=True, text=True,
                           timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert how in proc.stdout
     assert re.search(r"01_env_check\s+OK", proc.stdout)
     assert "make tensorboard" in proc.stdout
-    assert (tmp_path / "_tour" / "01_env_check.txt").read_text().count("torch") > 0
+    transcript = (tmp_path / "_tour" / "01_env_check.txt").read_text()
+    assert f"torch: {torch.__version__.split('+')[0]}" in transcript
+    assert "Traceback" not in transcript
+
+
+# A lesson as the tour sees it: arguments, folder, environment, output, exit code, atexit.
+SCRIPT = """
+import atexit, os, sys
+atexit.register(lambda: print("atexit ran"))
+print("argv", sys.argv[1:], "cwd", os.getcwd(), "name", __name__, os.environ["TOUR_TEST"])
+print("to stderr", file=sys.stderr)
+print("stdin", repr(sys.stdin.read()), "中文")
+what = sys.argv[1]
+if what == "crash":
+    raise ValueError("boom")
+sys.exit("a message" if what == "message" else int(what))
+"""
+
+RUNNERS = ["run_script"] + (["run_script_forked"] if lesson_runs.fork_available() else [])
+
+
+@pytest.mark.parametrize("runner", RUNNERS)
+def test_a_lesson_runs_the_same_in_a_new_or_a_forked_interpreter(tmp_path, runner):
+    script = tmp_path / "lesson.py"
+    script.write_text(SCRIPT, encoding="utf-8")
+    run = getattr(lesson_runs, runner)
+    expected = {"0": 0, "3": 3, "message": 1, "crash": 1}
+    for what, code in expected.items():
+        got, output = run(script, [what], tmp_path, {"TOUR_TEST": "env ok"})
+        assert got == code, output
+        lines = output.splitlines()
+        assert lines[0] == f"argv ['{what}'] cwd {tmp_path} name __main__ env ok"
+        assert "to stderr" in lines and "stdin '' 中文" in lines
+        assert lines[-1] == "atexit ran"
+        if what == "message":
+            assert "a message" in lines
+        if what == "crash":
+            assert "Traceback (most recent call last):" in output
+            assert "ValueError: boom" in output
+
+
+STOPPING_LESSON = """
+import pathlib, signal, sys, time
+def stop(*_):
+    time.sleep(1)  # a lesson finishing its files after Ctrl-C
+    pathlib.Path("finished").write_text("yes")
+    sys.exit(130)
+signal.signal(signal.SIGINT, stop)
+pathlib.Path("started").write_text("yes")
+time.sleep(60)
+"""
+
+TOUR = """
+import sys
+from pathlib import Path
+sys.path.insert(0, {src!r})
+from tudui.infra import lesson_runs
+try:
+    getattr(lesson_runs, sys.argv[1])(Path("lesson.py"), [], Path.cwd(), {{}})
+except KeyboardInterrupt:
+    sys.exit(130)
+"""
+
+
+@pytest.mark.parametrize("runner", RUNNERS)
+def test_ctrl_c_in_the_tour_lets_the_lesson_finish_its_files(tmp_path, runner):
+    (tmp_path / "lesson.py").write_text(STOPPING_LESSON)
+    (tmp_path / "tour.py").write_text(TOUR.format(src=str(REPO / "src")))
+    # a session of its own: Ctrl-C in a terminal reaches the tour and the lesson, as here
+    tour = subprocess.Popen([sys.executable, "tour.py", runner], cwd=tmp_path,
+                            start_new_session=True)
+    try:
+        for _ in range(600):
+            if (tmp_path / "started").exists():
+                break
+            time.sleep(0.05)
+        os.killpg(tour.pid, signal.SIGINT)
+        assert tour.wait(timeout=60) == 130
+    finally:
+        tour.kill()
+    assert (tmp_path / "finished").read_text() == "yes"  # not killed after a quarter second
 
 
 def test_ctrl_c_stops_the_tour_with_the_same_line(tmp_path, monkeypatch, capsys):
