@@ -36,6 +36,7 @@ from tudui import torch_installed  # noqa: F401  # isort: skip (one clear line w
 import hashlib
 import json
 import os
+import signal
 import time
 
 import torch
@@ -175,6 +176,12 @@ def claim_folder(args):
 
 @friendly_errors
 @record   # under torchrun: the failing rank's error becomes the "Root Cause" in the summary
+def stopped_by_torchrun(signum, frame):
+    """SIGTERM from torchrun (another process failed): leave through the ``finally`` blocks, so
+    rank 0 releases training.lock, instead of dying on the spot."""
+    raise SystemExit(128 + signum)
+
+
 def main(argv=None) -> dict:
     parser = lesson_parser(__doc__)
     parser.add_argument("--epochs", type=positive_int, default=None,
@@ -204,6 +211,8 @@ def main(argv=None) -> dict:
     else:   # plain `python src/34_train_ddp.py`: a group of one, no network needed
         dist.init_process_group(backend, store=dist.HashStore(), rank=0, world_size=1)
     lock = None
+    if world_size > 1:  # torchrun stops the others with SIGTERM when one fails: let go cleanly
+        previous_handler = signal.signal(signal.SIGTERM, stopped_by_torchrun)
     try:
         lock = claim_folder(args) if rank == 0 else None
         return train(args, rank, world_size, device)
@@ -216,9 +225,11 @@ def main(argv=None) -> dict:
                   "(exit code 1). Fix the error above and start again.", flush=True)
         raise
     finally:
-        dist.destroy_process_group()
-        if lock is not None:
+        if lock is not None:  # first: tearing the group down can wait on the failed process
             lock.release()
+        dist.destroy_process_group()
+        if world_size > 1:
+            signal.signal(signal.SIGTERM, previous_handler)
 
 
 if __name__ == "__main__":
