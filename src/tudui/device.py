@@ -102,14 +102,15 @@ def native_bf16(device: torch.device) -> bool:
 def bf16_or_fp32(device: torch.device) -> torch.dtype | None:
     """What ``--bf16`` trains in: bf16 where it is native, else fp32 (None) with one line saying why.
 
-    Measured on a 2-core AVX2 laptop CPU: bf16 autocast ran at 86-91 images/s against 1,126-1,403
-    in fp32, about 13x slower, because every bf16 operation is emulated there.
+    Measured on a 2-core AVX2-only CPU (AMD EPYC Zen 3, like most laptops' CPUs in this): bf16
+    autocast ran at 86-91 images/s against 1,126-1,403 in fp32, about 13x slower, because every
+    bf16 operation is emulated there.
     """
     if native_bf16(device):
         return torch.bfloat16
     zh, en = {"cpu": ("此 CPU", "this CPU"), "cuda": ("此 GPU", "this GPU")}.get(
         device.type, (device.type, device.type))
-    print(f"--bf16：{zh}没有原生 bf16，在这里会慢很多（CPU 上约 13 倍），改用 fp32 训练。/ "
+    print(f"--bf16：{zh} 没有原生 bf16，在这里会慢很多（CPU 上约 13 倍），改用 fp32 训练。/ "
           f"--bf16: {en} has no native bf16, so it would be much slower (about 13x on a CPU): "
           "training in fp32.")
     return None

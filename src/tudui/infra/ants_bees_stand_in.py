@@ -30,8 +30,9 @@ def _background(rng, size, palette) -> Image.Image:
     top = np.array(_jitter(rng, palette[rng.integers(len(palette))]), np.float32)
     bottom = np.array(_jitter(rng, palette[rng.integers(len(palette))]), np.float32)
     t = np.linspace(0, 1, height, dtype=np.float32)[:, None, None]
-    column = (top * (1 - t) + bottom * t).astype(np.uint8)
-    image = Image.fromarray(np.ascontiguousarray(np.broadcast_to(column, (height, width, 3))))
+    column = (top * (1 - t) + bottom * t).astype(np.uint8)                 # [height, 1, 3]
+    # every row one colour: the column, stretched sideways (nearest: copies, no new colours)
+    image = Image.fromarray(column).resize((width, height), Image.Resampling.NEAREST)
     draw = ImageDraw.Draw(image)
     for _ in range(int(rng.integers(3, 8))):
         r = int(rng.uniform(0.05, 0.2) * min(size))

@@ -82,12 +82,17 @@ def make_synthetic_cifar10_arrays(n: int, seed: int, noisy_from: int | None = No
     images = np.empty((n, 32, 32, 3), dtype=np.uint8)
     for start in range(0, n, 5000):  # in chunks: the float work for 60,000 images would need 700 MB
         part = labels[start:start + 5000]
-        mask = _cifar_patterns(part, rng)[..., None]                      # [n,32,32,1]
-        fg = rng.uniform(0, 255, (len(part), 1, 1, 3)).astype(np.float32)
-        bg = rng.uniform(0, 255, (len(part), 1, 1, 3)).astype(np.float32)
+        # Worked out channel-first ([n,3,32,32]: long rows for numpy), stored channel-last;
+        # the same numbers, drawn in the same order, as the channel-last formula
+        mask = _cifar_patterns(part, rng)[:, None]                        # [n,1,32,32]
+        fg = rng.uniform(0, 255, (len(part), 3, 1, 1)).astype(np.float32)
+        bg = rng.uniform(0, 255, (len(part), 3, 1, 1)).astype(np.float32)
         chunk = bg + mask * (fg - bg)
-        chunk += 18 * rng.standard_normal(chunk.shape, dtype=np.float32)
-        images[start:start + len(part)] = np.clip(chunk, 0, 255)
+        noise = rng.standard_normal((len(part), 32, 32, 3), dtype=np.float32)
+        noise *= 18
+        chunk += noise.transpose(0, 3, 1, 2)
+        np.clip(chunk, 0, 255, out=chunk)
+        images[start:start + len(part)] = chunk.transpose(0, 2, 3, 1)
     # Real photos leave the course's model unsure (it stops near 55%); clean patterns do not.
     # On a clean test split, P24 (batch-1 SGD on the TEST split, no activations) grows its
     # weights until the loss overflows within the first epoch. As a stand-in for real confusion,
@@ -141,11 +146,25 @@ def write_synthetic_cifar10(root: str | os.PathLike, train_size: int = 50000,
     return folder
 
 
+class _HashingFile:
+    """A file that keeps the size and sha256 of what is written to it."""
+
+    def __init__(self, file):
+        self.file, self.size, self.digest = file, 0, hashlib.sha256()
+
+    def write(self, data) -> int:
+        self.digest.update(data)
+        self.size += len(data)
+        return self.file.write(data)
+
+
 def _write_pickle(path: Path, obj) -> tuple[int, str]:
-    """Write ``obj`` as a protocol-2 pickle (the real files' protocol); (size, sha256)."""
-    raw = pickle.dumps(obj, protocol=2)
-    path.write_bytes(raw)
-    return len(raw), hashlib.sha256(raw).hexdigest()
+    """Write ``obj`` as a protocol-2 pickle (the real files' protocol); (size, sha256).
+    Streamed to the file: no second 30 MB copy of a batch in memory."""
+    with open(path, "wb") as file:
+        out = _HashingFile(file)
+        pickle.dump(obj, out, protocol=2)
+    return out.size, out.digest.hexdigest()
 
 
 def cifar10_stand_in_name(train_size: int, test_size: int) -> str:
