@@ -174,14 +174,14 @@ def claim_folder(args):
     return lock
 
 
-@friendly_errors
-@record   # under torchrun: the failing rank's error becomes the "Root Cause" in the summary
 def stopped_by_torchrun(signum, frame):
     """SIGTERM from torchrun (another process failed): leave through the ``finally`` blocks, so
     rank 0 releases training.lock, instead of dying on the spot."""
     raise SystemExit(128 + signum)
 
 
+@friendly_errors
+@record   # under torchrun: the failing rank's error becomes the "Root Cause" in the summary
 def main(argv=None) -> dict:
     parser = lesson_parser(__doc__)
     parser.add_argument("--epochs", type=positive_int, default=None,

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from conftest import load_lesson
+from tudui.errors import friendly_errors
 from tudui.paths import REPO_ROOT, lesson_files
 
 LESSONS = [p.stem for p in lesson_files()]
@@ -35,8 +36,11 @@ def test_every_lesson_has_the_house_shape():
 @pytest.mark.parametrize("lesson", LESSONS)
 def test_every_lesson_answers_help(lesson, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)  # not the repository: the lesson finds its own way
+    main = load_lesson(lesson).main
+    # main() itself is what @friendly_errors wrapped: errors become a paragraph and exit 2
+    assert main.__code__ is friendly_errors(lambda argv=None: None).__code__, lesson
     try:
-        returned = load_lesson(lesson).main(["--help"])
+        returned = main(["--help"])
         code = 0 if returned is None else f"main() went on after --help: {returned!r}"
     except SystemExit as exit_:
         code = exit_.code
