@@ -11,6 +11,7 @@ import signal
 import stat
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -199,14 +200,14 @@ def test_env_check_reports_versions_and_device(capsys):
 @pytest.mark.parametrize("flags, how", [
     ([], "a forked copy of this one" if lesson_runs.fork_available() else "a new Python"),
     (["--fresh"], "a new Python interpreter")])
-def test_runner_runs_a_lesson_and_prints_the_summary(tmp_path, flags, how):
-    proc = subprocess.run([sys.executable, str(REPO / "src" / "run_lessons.py"), "--only", "01",
-                           "--log-dir", str(tmp_path), *flags], capture_output=True, text=True,
-                          timeout=300)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert how in proc.stdout
-    assert re.search(r"01_env_check\s+OK", proc.stdout)
-    assert "make tensorboard" in proc.stdout
+def test_runner_runs_a_lesson_and_prints_the_summary(tmp_path, flags, how, capsys):
+    # in-process: this test's interpreter has torch loaded already, as the tour's would
+    code = load_lesson("run_lessons").main(["--only", "01", "--log-dir", str(tmp_path), *flags])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert how in out
+    assert re.search(r"01_env_check\s+OK", out)
+    assert "make tensorboard" in out
     transcript = (tmp_path / "_tour" / "01_env_check.txt").read_text()
     assert f"torch: {torch.__version__.split('+')[0]}" in transcript
     assert "Traceback" not in transcript
@@ -233,6 +234,7 @@ def test_a_lesson_runs_the_same_in_a_new_or_a_forked_interpreter(tmp_path, runne
     script = tmp_path / "lesson.py"
     script.write_text(SCRIPT, encoding="utf-8")
     run = getattr(lesson_runs, runner)
+    parents_folder = tempfile.TemporaryDirectory()  # the parent's: a child must not delete it
     expected = {"0": 0, "3": 3, "message": 1, "crash": 1}
     for what, code in expected.items():
         got, output = run(script, [what], tmp_path, {"TOUR_TEST": "env ok"})
@@ -246,6 +248,8 @@ def test_a_lesson_runs_the_same_in_a_new_or_a_forked_interpreter(tmp_path, runne
         if what == "crash":
             assert "Traceback (most recent call last):" in output
             assert "ValueError: boom" in output
+    assert Path(parents_folder.name).is_dir()
+    parents_folder.cleanup()
 
 
 STOPPING_LESSON = """

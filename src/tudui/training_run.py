@@ -104,7 +104,9 @@ class TrainingRun:
         now = time.perf_counter()
         self.history.append({"epoch": self.epochs_done, "test_loss": total_test_loss,
                              "test_accuracy": test_accuracy, "seconds": now - self.epoch_started,
-                             "train_loss": sum(epoch_losses) / max(len(epoch_losses), 1)})
+                             # None where the lesson keeps no per-step losses (30, as the video)
+                             "train_loss": (sum(epoch_losses) / len(epoch_losses)
+                                            if epoch_losses else None)})
         self.epoch_started = now
         if getattr(self.args, "resume", None) is not None:  # lessons with --resume
             checkpoints.write_resume_state(

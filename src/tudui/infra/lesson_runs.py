@@ -10,7 +10,8 @@ so there (and with ``run_lessons.py --fresh``) every lesson gets a new interpret
 
 The parent only imports: it runs no tensor operation (so no OpenMP thread pool exists to be
 copied half-alive) and never touches CUDA (a child could not use a CUDA context its parent
-created).
+created). A child ends as Python does: the atexit handlers (the script's, and the module-level
+cleanup a new interpreter would run too), but none of the parent's weakref finalizers.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import subprocess
 import sys
 import time
 import traceback
+import weakref
 from pathlib import Path
 
 # What most lessons import; the rest each lesson imports itself, as usual.
@@ -128,6 +130,10 @@ def _run_child(path: Path, args: list[str], cwd: Path, env: dict[str, str], outp
     own exit does."""
     code = 1
     try:
+        # What the parent made is the parent's to clean up (a temporary folder, say): only the
+        # script's own exit work runs here, with the modules' (logging, multiprocessing...).
+        for finalizer in list(weakref.finalize._registry):
+            finalizer.atexit = False
         os.dup2(output, 1)
         os.dup2(output, 2)
         os.close(output)
