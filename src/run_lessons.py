@@ -5,8 +5,9 @@ Runs every lesson src/NN_*.py in course order (00 first), each in a process of i
 under logs/. A failing lesson does not stop the others, but the tour then exits 1. A lesson that
 cannot run here (it needs a GPU) exits 3 and is reported as skipped.
 
-On Linux the tour imports torch and torchvision once and starts each lesson as a forked copy of
-itself (tudui.infra.lesson_runs): the lessons skip 3-4 s of imports each, about 100 s of a tour.
+On Linux a helper process imports torch and torchvision once and each lesson starts as a forked
+copy of it (tudui.infra.lesson_runs): the lessons skip 3-4 s of imports each, about 100 s of a
+tour.
 Elsewhere, or with --fresh, each lesson gets a new Python interpreter, as when you run it yourself.
 
 If 00_prepare_data cannot download the data (no network), the tour runs it again with
@@ -38,8 +39,8 @@ LESSON_ENV = {"PYTHONUNBUFFERED": "1", "PYTHONIOENCODING": "utf-8"}
 
 def run_one(path: Path, extra: list[str], transcript_dir: Path,
             forked: bool = False) -> tuple[int, float, str]:
-    """Run one lesson in a process of its own (``forked``: a forked copy of this preloaded
-    interpreter, else a new one); return (exit code, seconds, output)."""
+    """Run one lesson in a process of its own (``forked``: a forked copy of a process that has
+    imported torch, else a new interpreter); return (exit code, seconds, output)."""
     start = time.perf_counter()
     run = lesson_runs.run_script_forked if forked else lesson_runs.run_script
     code, output = run(path, extra, REPO_ROOT, LESSON_ENV)
@@ -117,7 +118,7 @@ def main(argv=None) -> int:
     try:
         forked = not args.fresh and lesson_runs.preload()
         print("每课一个进程 / each lesson in a process of its own: " +
-              ("a forked copy of this one, torch imported once (Linux)\n" if forked else
+              ("forked from one that imported torch once (Linux)\n" if forked else
                "a new Python interpreter\n"))
         tour(lessons, common, extra, log_dir, transcript_dir, rows, forked)
     except KeyboardInterrupt:  # the running lesson got the Ctrl-C too and stopped cleanly

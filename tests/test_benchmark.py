@@ -1,10 +1,12 @@
-"""benchmarks/train_speed.py: the FLOP count it divides by, and one short run end to end."""
+"""benchmarks/train_speed.py (the FLOP count it divides by, one short run end to end) and
+benchmarks/tour_startup.py (both ways of starting a lesson, side by side)."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
+from tudui.infra import lesson_runs
 from tudui.models import Tudui
 from tudui.paths import REPO_ROOT, import_lesson
 
@@ -48,3 +50,24 @@ def test_a_short_run_reports_every_figure(train_speed, data_root, capsys, monkey
         assert result["ceiling_images_per_second"] == speeds["layers alone"] and "ceiling" in out
     else:
         assert result["ceiling_images_per_second"] is None and "no ceiling is claimed" in out
+
+
+@pytest.mark.skipif(not lesson_runs.fork_available(), reason="the tour forks on Linux only")
+def test_tour_startup_reports_both_ways_side_by_side(monkeypatch, capsys):
+    tour_startup = import_lesson(REPO_ROOT / "benchmarks" / "tour_startup.py", "tour_startup")
+    new_pythons = []
+
+    def new_python(path, *args):  # a new interpreter costs seconds; the arithmetic is the point
+        new_pythons.append(path.name)
+        return lesson_runs.run_script_forked(path, *args)
+
+    monkeypatch.setattr(lesson_runs, "run_script", new_python)
+    monkeypatch.setattr(tour_startup, "import_torch_seconds", lambda: 2.5)
+    result = tour_startup.main(["--lessons", "16", "17", "--rounds", "2"])
+    assert new_pythons == ["16_nn_module.py", "17_conv.py"] * 2  # interleaved rounds
+    assert [len(runs) for runs in result["forked"].values()] == [2, 2]  # the warm-up not counted
+    assert set(result["best"]) == {"16_nn_module", "17_conv"} and result["import_torch"] == 2.5
+    for name, (new, fork) in result["best"].items():
+        assert new == min(result["fresh"][name]) and fork == min(result["forked"][name]) > 0
+    out = capsys.readouterr().out
+    assert 'python -c "import torch": 2.50 s' in out and "16_nn_module" in out and "x\n" in out

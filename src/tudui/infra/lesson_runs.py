@@ -1,5 +1,5 @@
 """How the tour runs a lesson script: ``run_script`` in a new interpreter, or, the speed path on
-Linux, ``run_script_forked`` in a forked child of an interpreter that has imported torch and
+Linux, ``run_script_forked`` in a child forked from a server process that has imported torch and
 torchvision once (``preload``): a new process that starts with those modules loaded.
 
 ``import torch, torchvision`` takes 3-4 s on a laptop and most lessons run for a few seconds, so
@@ -8,31 +8,30 @@ is still a process of its own (its own memory, exit code, files and Ctrl-C), it 
 imports. Windows has no fork, and on macOS forking after system frameworks are loaded is unsafe,
 so there (and with ``run_lessons.py --fresh``) every lesson gets a new interpreter instead.
 
-The parent only imports: it runs no tensor operation (so no OpenMP thread pool exists to be
-copied half-alive) and never touches CUDA (a child could not use a CUDA context its parent
-created). A child ends as Python does: the atexit handlers (the script's, and the module-level
-cleanup a new interpreter would run too), but none of the parent's weakref finalizers.
+The children are forked from multiprocessing's fork server, never from the caller: the server
+only imports, so it has no OpenMP thread pool that a child would inherit half-alive (a child
+then hangs in its first parallel operation) and no CUDA context (a child could not use it),
+whatever the caller did before. A child ends as Python does: atexit handlers, flushed output.
 """
 
 from __future__ import annotations
 
 import atexit
 import gc
-import importlib
 import io
+import multiprocessing
 import os
 import runpy
 import signal
 import subprocess
 import sys
-import time
+import tempfile
 import traceback
-import weakref
 from pathlib import Path
 
 # What most lessons import; the rest each lesson imports itself, as usual.
-PRELOAD = ("numpy", "PIL.Image", "torch", "torchvision", "torch.utils.tensorboard", "tqdm.auto")
-STOP_GRACE_SECONDS = 10  # after Ctrl-C: time a lesson gets to finish its files before SIGKILL
+PRELOAD = ["numpy", "PIL.Image", "torch", "torchvision", "torch.utils.tensorboard", "tqdm.auto"]
+STOP_GRACE_SECONDS = 10  # after Ctrl-C: time a lesson gets to finish its files before it is killed
 
 
 def fork_available() -> bool:
@@ -41,14 +40,12 @@ def fork_available() -> bool:
 
 
 def preload() -> bool:
-    """Import PRELOAD in this process; False (nothing to gain, or unsafe) when forking is not
-    available or CUDA got initialized on the way."""
+    """Have the fork server import PRELOAD (it starts with the first forked lesson); False
+    where forking is not available."""
     if not fork_available():
         return False
-    for name in PRELOAD:
-        importlib.import_module(name)
-    torch = sys.modules["torch"]
-    return not torch.cuda.is_initialized()
+    multiprocessing.get_context("forkserver").set_forkserver_preload(PRELOAD)
+    return True
 
 
 def run_script(path: Path, args: list[str], cwd: Path, env: dict[str, str]) -> tuple[int, str]:
@@ -73,70 +70,47 @@ def run_script(path: Path, args: list[str], cwd: Path, env: dict[str, str]) -> t
 
 def run_script_forked(path: Path, args: list[str], cwd: Path, env: dict[str, str]
                       ) -> tuple[int, str]:
-    """Run the script ``path`` with ``args`` as ``python path args`` would, in a forked child;
-    return (exit code as subprocess reports it, stdout and stderr together).
+    """Run the script ``path`` with ``args`` as ``python path args`` would, in a child of the
+    fork server; return (exit code as subprocess reports it, stdout and stderr together).
 
-    Ctrl-C reaches the child too (same terminal); the parent then waits up to
-    STOP_GRACE_SECONDS for it to finish its files, kills it after that, and raises
-    KeyboardInterrupt."""
-    read_end, write_end = os.pipe()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    # Objects that exist now are left out of the child's garbage collections: a collection
-    # writes to every object it visits, and the child would copy all those memory pages.
-    gc.freeze()
-    pid = os.fork()
-    if pid == 0:  # the child: never returns
-        os.close(read_end)
-        _run_child(path, args, cwd, env, write_end)
-    gc.unfreeze()
-    os.close(write_end)
-    chunks = []
+    Ctrl-C reaches the child too (same terminal); it gets STOP_GRACE_SECONDS to finish its
+    files before it is killed, then KeyboardInterrupt is raised here."""
+    preload()
+    context = multiprocessing.get_context("forkserver")
+    handle, output = tempfile.mkstemp(prefix="tudui-lesson-", suffix=".txt")
+    os.close(handle)
     try:
-        while chunk := os.read(read_end, 1 << 16):
-            chunks.append(chunk)
-        _, status = os.waitpid(pid, 0)
-    except KeyboardInterrupt:
-        _stop(pid)
-        raise
-    finally:
-        os.close(read_end)
-    return os.waitstatus_to_exitcode(status), b"".join(chunks).decode("utf-8", "replace")
-
-
-def _stop(pid: int) -> None:
-    """Give an interrupted forked child time to end cleanly, then kill it; reap it either way."""
-    deadline = time.monotonic() + STOP_GRACE_SECONDS
-    while time.monotonic() < deadline:
+        child = context.Process(target=_run_child, name=path.stem,
+                                args=(str(path), list(args), str(cwd), dict(env), output))
+        child.start()
         try:
-            done, _ = os.waitpid(pid, os.WNOHANG)
-        except ChildProcessError:
-            return
-        except KeyboardInterrupt:  # a second Ctrl-C: stop waiting
-            break
-        if done:
-            return
-        time.sleep(0.05)
-    try:
-        os.kill(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
-    except (ProcessLookupError, ChildProcessError):
-        pass
+            child.join()
+        except KeyboardInterrupt:
+            try:
+                child.join(STOP_GRACE_SECONDS)
+            except KeyboardInterrupt:  # a second Ctrl-C: stop waiting
+                pass
+            if child.is_alive():
+                child.kill()
+                child.join()
+            raise
+        with open(output, "rb") as f:
+            return child.exitcode, f.read().decode("utf-8", "replace")
+    finally:
+        os.unlink(output)
 
 
-def _run_child(path: Path, args: list[str], cwd: Path, env: dict[str, str], output: int) -> None:
-    """In the forked child: stdout and stderr to ``output``, no stdin, then run the script as
-    ``__main__`` and leave with its exit code, after atexit handlers and flushing as Python's
-    own exit does."""
+def _run_child(path: str, args: list[str], cwd: str, env: dict[str, str], output: str) -> None:
+    """In the forked child: stdout and stderr to the file ``output``, no stdin, then run the
+    script as ``__main__`` and leave with its exit code, after atexit handlers and flushing as
+    Python's own exit does."""
     code = 1
     try:
-        # What the parent made is the parent's to clean up (a temporary folder, say): only the
-        # script's own exit work runs here, with the modules' (logging, multiprocessing...).
-        for finalizer in list(weakref.finalize._registry):
-            finalizer.atexit = False
-        os.dup2(output, 1)
-        os.dup2(output, 2)
-        os.close(output)
+        gc.freeze()  # what the server imported stays out of this child's collections (no copying)
+        out = os.open(output, os.O_WRONLY | os.O_APPEND)
+        os.dup2(out, 1)
+        os.dup2(out, 2)
+        os.close(out)
         null = os.open(os.devnull, os.O_RDONLY)
         os.dup2(null, 0)
         os.close(null)
@@ -146,9 +120,9 @@ def _run_child(path: Path, args: list[str], cwd: Path, env: dict[str, str], outp
         os.environ.update(env)
         os.chdir(cwd)
         signal.signal(signal.SIGINT, signal.default_int_handler)
-        sys.argv = [str(path), *args]
-        sys.path[0] = str(path.parent)
-        code = _run_main(path)
+        sys.argv = [path, *args]
+        sys.path[0] = str(Path(path).parent)
+        code = _run_main(Path(path))
         gc.collect()  # objects the script left behind finish (writers flush) as at exit
         atexit._run_exitfuncs()
     except BaseException:  # noqa: BLE001 (the child must reach os._exit whatever happens)
