@@ -68,7 +68,12 @@ def tour(lessons: list[Path], common: list[str], extra: list[str], log_dir: Path
     for path in lessons:
         since = time.time()
         lesson_extra = common if path.stem == PREPARE else extra
-        code, seconds, output = run_one(path, lesson_extra, transcript_dir, forked)
+        try:
+            code, seconds, output = run_one(path, lesson_extra, transcript_dir, forked)
+        except lesson_runs.ForkFailed as err:
+            print(f"  (cannot fork lessons here: {err}; from now on each starts a new Python)")
+            forked = False
+            code, seconds, output = run_one(path, lesson_extra, transcript_dir, forked)
         if code in (INTERRUPTED_EXIT_CODE, -signal.SIGINT):  # Ctrl-C reached the lesson first
             raise KeyboardInterrupt
         status = "OK" if code == 0 else "skipped" if code == SKIP_EXIT_CODE else "FAILED"

@@ -213,6 +213,23 @@ def test_runner_runs_a_lesson_and_prints_the_summary(tmp_path, flags, how, capsy
     assert "Traceback" not in transcript
 
 
+def test_the_tour_goes_on_in_new_interpreters_when_forking_fails(tmp_path, monkeypatch, capsys):
+    def no_fork_server(*args):
+        raise lesson_runs.ForkFailed("ConnectionRefusedError: no Unix sockets here")
+
+    lesson = tmp_path / "99_tiny.py"  # a lesson without torch: a new interpreter runs it at once
+    lesson.write_text("import sys; print('tiny lesson ran with', sys.argv[1:])\n")
+    runner = load_lesson("run_lessons")
+    monkeypatch.setattr(runner, "lesson_files", lambda: [lesson])
+    monkeypatch.setattr(lesson_runs, "fork_available", lambda: True)
+    monkeypatch.setattr(lesson_runs, "run_script_forked", no_fork_server)
+    assert runner.main(["--log-dir", str(tmp_path / "logs")]) == 0
+    out = capsys.readouterr().out
+    assert "cannot fork lessons here: ConnectionRefusedError" in out
+    assert re.search(r"99_tiny\s+OK", out)
+    assert "tiny lesson ran with ['--log-dir'" in (tmp_path / "logs/_tour/99_tiny.txt").read_text()
+
+
 # A lesson as the tour sees it: arguments, folder, environment, output, exit code, atexit.
 SCRIPT = """
 import atexit, os, sys

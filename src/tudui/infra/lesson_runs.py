@@ -34,6 +34,10 @@ PRELOAD = ["numpy", "PIL.Image", "torch", "torchvision", "torch.utils.tensorboar
 STOP_GRACE_SECONDS = 10  # after Ctrl-C: time a lesson gets to finish its files before it is killed
 
 
+class ForkFailed(RuntimeError):
+    """The fork server could not start a lesson (no Unix sockets in a sandbox, say)."""
+
+
 def fork_available() -> bool:
     """True on Linux, where a forked child of an interpreter with torch loaded is safe."""
     return sys.platform.startswith("linux") and hasattr(os, "fork")
@@ -82,7 +86,10 @@ def run_script_forked(path: Path, args: list[str], cwd: Path, env: dict[str, str
     try:
         child = context.Process(target=_run_child, name=path.stem,
                                 args=(str(path), list(args), str(cwd), dict(env), output))
-        child.start()
+        try:
+            child.start()
+        except (OSError, EOFError) as err:  # the server did not start or answer
+            raise ForkFailed(f"{type(err).__name__}: {err}") from err
         try:
             child.join()
         except KeyboardInterrupt:
