@@ -24,8 +24,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 from tudui.infra import lesson_runs  # noqa: E402  (after the path line above)
 from tudui.paths import REPO_ROOT, lesson_files  # noqa: E402
 
-ENV = {"PYTHONUNBUFFERED": "1", "PYTHONIOENCODING": "utf-8"}
-
 
 def import_torch_seconds() -> float:
     """Wall time of ``python -c "import torch"``: the floor every new interpreter pays."""
@@ -37,7 +35,7 @@ def import_torch_seconds() -> float:
 def lesson_seconds(run, path: Path, log_dir: str) -> float:
     """Wall time of one ``--quick`` run of the lesson at ``path`` with ``run`` (it must pass)."""
     start = time.perf_counter()
-    code, output = run(path, ["--quick", "--log-dir", log_dir], REPO_ROOT, ENV)
+    code, output = run(path, ["--quick", "--log-dir", log_dir], REPO_ROOT, lesson_runs.LESSON_ENV)
     seconds = time.perf_counter() - start
     if code != 0:
         raise SystemExit(f"{path.name} exited {code}:\n{output[-2000:]}")

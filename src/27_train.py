@@ -88,7 +88,7 @@ def main(argv=None) -> dict:
     amp_dtype = bf16_or_fp32(device) if args.bf16 else None  # --bf16 (not in the video)
     # extras: one run per folder, --resume, the time left, the stand-in notice (TrainingRun)
     run = TrainingRun(lesson_log_dir(lesson_name(__file__), args.log_dir), args, device,
-                             log_every=LOG_EVERY)
+                      log_every=LOG_EVERY)
 
     # 准备数据集 (cifar10 checks the files first, then calls torchvision.datasets.CIFAR10)
     train_data = cifar10(args.data_root, train=True, quick=args.quick)

@@ -88,7 +88,7 @@ def main(argv=None) -> dict:
         device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     print(describe(device))
     run = TrainingRun(lesson_log_dir(lesson_name(__file__), args.log_dir), args, device,
-                             log_every=LOG_EVERY)  # one run per folder, time left (extras)
+                      log_every=LOG_EVERY)  # one run per folder, time left (extras)
 
     train_data = cifar10(args.data_root, train=True, quick=args.quick)
     test_data = cifar10(args.data_root, train=False, quick=args.quick)

@@ -7,8 +7,8 @@ cannot run here (it needs a GPU) exits 3 and is reported as skipped.
 
 On Linux a helper process imports torch and torchvision once and each lesson starts as a forked
 copy of it (tudui.infra.lesson_runs): the lessons skip 3-4 s of imports each, about 100 s of a
-tour.
-Elsewhere, or with --fresh, each lesson gets a new Python interpreter, as when you run it yourself.
+tour. Elsewhere, or with --fresh, each lesson gets a new Python interpreter, as when you run it
+yourself.
 
 If 00_prepare_data cannot download the data (no network), the tour runs it again with
 --synthetic so every later lesson still has stand-in data to work on.
@@ -34,7 +34,6 @@ from tudui.infra.commands import shell_quote
 from tudui.paths import LOGS_DIR, REPO_ROOT, lesson_files  # noqa: E402
 
 PREPARE = "00_prepare_data"
-LESSON_ENV = {"PYTHONUNBUFFERED": "1", "PYTHONIOENCODING": "utf-8"}
 
 
 def run_one(path: Path, extra: list[str], transcript_dir: Path,
@@ -43,7 +42,7 @@ def run_one(path: Path, extra: list[str], transcript_dir: Path,
     imported torch, else a new interpreter); return (exit code, seconds, output)."""
     start = time.perf_counter()
     run = lesson_runs.run_script_forked if forked else lesson_runs.run_script
-    code, output = run(path, extra, REPO_ROOT, LESSON_ENV)
+    code, output = run(path, extra, REPO_ROOT, lesson_runs.LESSON_ENV)
     seconds = time.perf_counter() - start
     (transcript_dir / f"{path.stem}.txt").write_text(output, encoding="utf-8")
     return code, seconds, output

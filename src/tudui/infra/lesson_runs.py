@@ -32,6 +32,8 @@ from pathlib import Path
 # What most lessons import; the rest each lesson imports itself, as usual.
 PRELOAD = ["numpy", "PIL.Image", "torch", "torchvision", "torch.utils.tensorboard", "tqdm.auto"]
 STOP_GRACE_SECONDS = 10  # after Ctrl-C: time a lesson gets to finish its files before it is killed
+# A lesson's output as the tour reads it: unbuffered (in order with its subprocesses'), UTF-8
+LESSON_ENV = {"PYTHONUNBUFFERED": "1", "PYTHONIOENCODING": "utf-8"}
 
 
 class ForkFailed(RuntimeError):
@@ -138,7 +140,7 @@ def _run_child(path: str, args: list[str], cwd: str, env: dict[str, str], output
         for stream in (sys.stdout, sys.stderr):
             try:
                 stream.flush()
-            except Exception:  # noqa: BLE001 (a closed pipe: nothing left to tell)
+            except Exception:  # noqa: BLE001 (a full disk, say: nothing left to tell)
                 pass
         os._exit(code)
 
