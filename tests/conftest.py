@@ -41,16 +41,6 @@ def data_root(tmp_path_factory) -> Path:
     return root
 
 
-@pytest.fixture(scope="session")
-def quick_run(data_root, tmp_path_factory) -> tuple[dict, Path]:
-    """One default ``27_train.py --quick`` run (the tour's), shared by every test that only reads
-    its results or loads its checkpoints: (its result, its --log-dir)."""
-    log_dir = tmp_path_factory.mktemp("quick_logs")
-    result = load_lesson("27_train").main(["--data-root", str(data_root), "--log-dir",
-                                           str(log_dir), "--device", "cpu", "--quick"])
-    return result, log_dir
-
-
 @pytest.fixture
 def log_dir(tmp_path) -> Path:
     return tmp_path / "logs"

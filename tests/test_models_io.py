@@ -26,11 +26,14 @@ from tudui.models import Tudui
 from tudui.paths import SRC_DIR
 
 
-@pytest.fixture
-def trained(quick_run):
-    """27_train's --quick run (conftest's, shared): its log folder (holding the checkpoints)
-    and its result."""
-    result, log_dir = quick_run
+@pytest.fixture(scope="module")
+def trained(data_root, tmp_path_factory):
+    """A short 27_train --quick run (2 epochs: tudui_0.pth and the newest, tudui_1.pth) for 32 to
+    load: its log folder and its result. How well it learned is test_training's business."""
+    log_dir = tmp_path_factory.mktemp("trained")
+    result = load_lesson("27_train").main(["--data-root", str(data_root), "--log-dir",
+                                           str(log_dir), "--device", "cpu", "--quick",
+                                           "--epochs", "2"])
     return log_dir, result
 
 
