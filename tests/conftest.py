@@ -3,6 +3,7 @@ reading TensorBoard event files back. Tests never touch the network."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,21 @@ from tudui.infra.hymenoptera_files import write_synthetic_hymenoptera
 from tudui.paths import import_lesson as load_lesson  # noqa: F401 (the tests import it from here)
 
 TEST_CIFAR_TRAIN, TEST_CIFAR_TEST = 1000, 500
+
+
+def pytest_configure(config):
+    """Under pytest-xdist (pyproject's ``-n auto``) each worker gets its share of the cores:
+    N workers each running torch on every core would fight over them (a quick training run then
+    takes 5x longer). Lessons the tests start as new processes inherit the same share."""
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    if workers > 1:
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
+            os.cpu_count() or 1)
+        threads = max(1, cores // workers)
+        os.environ["OMP_NUM_THREADS"] = str(threads)
+        import torch
+
+        torch.set_num_threads(threads)
 
 
 @pytest.fixture(autouse=True)
