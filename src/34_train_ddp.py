@@ -11,7 +11,9 @@ https://www.bilibili.com/video/BV1hE411t7RN?p=30 (P30-P31 GPU)
   torchrun starts N processes (ranks). Each holds a whole copy of the model and, through
   DistributedSampler, sees 1/N of the data; after every backward DDP averages the gradients of
   all processes (all-reduce), so every copy takes the same step and they end identical.
-- 后端自动选择：CPU 用 gloo，GPU 用 nccl。The backend is chosen for you: gloo on CPU, nccl on GPU.
+- 后端自动选择：CPU 用 gloo，GPU 用 nccl（进程比 GPU 多时用 gloo，几个进程共用一块 GPU）。
+  The backend is chosen for you: gloo on CPU, nccl on GPUs (gloo when there are more processes
+  than GPUs, so that processes can share one).
 - 只有 rank 0 打印、写 TensorBoard、保存检查点（与 27_train.py 格式相同，32_test.py 能读）。
   Only rank 0 prints, writes TensorBoard and saves checkpoints (27_train.py's format).
 - sampler.set_epoch(epoch)：每轮换一种打乱顺序（所有进程一致）。A new shuffle every epoch.
@@ -162,6 +164,22 @@ def train(args, rank: int, world_size: int, device) -> dict:
     return result
 
 
+def pick_backend(device, local_world_size: int, local_rank: int = 0) -> str:
+    """gloo on the CPU, nccl on GPUs; gloo also when this machine runs more processes than it
+    has GPUs, since nccl refuses two processes on one GPU ("Duplicate GPU detected")."""
+    if device.type != "cuda":
+        return "gloo"
+    gpus = torch.cuda.device_count()
+    if local_world_size <= gpus:
+        return "nccl"
+    if local_rank == 0:
+        print(f"{local_world_size} 个进程共用 {gpus} 块 GPU：nccl 要求每个进程一块 GPU，所以改用 gloo"
+              f"（较慢）；想更快请用 --nproc_per_node={gpus} / {local_world_size} processes share "
+              f"{gpus} GPU(s): nccl needs a GPU per process, so gloo is used (slower); for speed "
+              f"run --nproc_per_node={gpus}", flush=True)
+    return "gloo"
+
+
 def claim_folder(args):
     """Rank 0, before training: one run per folder (a lock), then the folder cleaned for a new run
     (stale temporary files, the previous run's checkpoints). Returns the lock."""
@@ -205,7 +223,7 @@ def main(argv=None) -> dict:
         torch.cuda.set_device(device)
     elif device.type == "mps":   # gloo cannot all-reduce MPS tensors
         device = torch.device("cpu")
-    backend = "nccl" if device.type == "cuda" else "gloo"
+    backend = pick_backend(device, int(os.environ.get("LOCAL_WORLD_SIZE", 1)), local_rank)
     if "RANK" in os.environ:
         dist.init_process_group(backend)           # torchrun's rendezvous (env://)
     else:   # plain `python src/34_train_ddp.py`: a group of one, no network needed

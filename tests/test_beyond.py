@@ -146,6 +146,22 @@ def test_ddp_runs_as_one_process_without_torchrun(run_lesson, log_dir):
     assert not dist.is_initialized()                           # the group is torn down
 
 
+def test_ddp_backend_gloo_on_cpu_nccl_on_gpus_and_gloo_when_processes_share_a_gpu(monkeypatch,
+                                                                                    capsys):
+    pick_backend = load_lesson("34_train_ddp").pick_backend
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    assert pick_backend(torch.device("cpu"), 4) == "gloo"
+    assert pick_backend(torch.device("cuda", 0), 2) == "nccl"              # a GPU per process
+    assert capsys.readouterr().out == ""
+    # more processes than GPUs: nccl would stop with "Duplicate GPU detected" (seen on a GPU)
+    assert pick_backend(torch.device("cuda", 1), 3, local_rank=1) == "gloo"
+    assert capsys.readouterr().out == ""                                   # one line, not N
+    assert pick_backend(torch.device("cuda", 0), 3, local_rank=0) == "gloo"
+    out = capsys.readouterr().out
+    assert "3 processes share 2 GPU(s)" in out and "--nproc_per_node=2" in out
+    assert "3 个进程共用 2 块 GPU" in out and out.count("\n") == 1
+
+
 # ------------------------------------------------------------------------------------------
 # 35: the better recipe
 
