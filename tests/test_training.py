@@ -137,10 +137,10 @@ def test_without_quick_the_course_settings_are_used(name, data_root):
 
 
 def test_quick_training_learns_and_logs(data_root, log_dir):
-    # the tour's run: 27_train.py --quick with its defaults
-    result = load_lesson("27_train").main(["--data-root", str(data_root), "--log-dir",
-                                           str(log_dir), "--device", "cpu", "--quick"])
     module = load_lesson("27_train")
+    # the tour's run: 27_train.py --quick with its defaults
+    result = module.main(["--data-root", str(data_root), "--log-dir", str(log_dir),
+                          "--device", "cpu", "--quick"])
     epochs = module.QUICK_EPOCHS
     steps_per_epoch = 512 // module.QUICK_BATCH_SIZE
     assert len(result["step_losses"]) == epochs * steps_per_epoch
