@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 
 from tudui.errors import CourseError
-from tudui.infra.commands import prepare_command
+from tudui.infra.commands import prepare_command, shell_quote
 from tudui.infra.downloads import DownloadFailed, extract_verified, fetch_archive
-from tudui.infra.markers import SYNTHETIC_MARKER, is_synthetic, marker_files
+from tudui.infra.markers import is_rebuilt, is_synthetic, marker_files, marker_name, rebuilt_source
 from tudui.paths import absolute
 
 CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer",
@@ -142,9 +142,9 @@ def _check_meta(entry) -> list[str]:
 
 
 def _expected_digests(folder: Path) -> tuple[str, dict[str, str]]:
-    """(hash name, {file: digest}): the stand-in marker's sha256 for a stand-in, else the md5
-    torchvision publishes for the real files."""
-    if is_synthetic(folder):
+    """(hash name, {file: digest}): the marker's sha256 for a stand-in or a rebuilt copy, else
+    the md5 torchvision publishes for the real files."""
+    if marker_name(folder) is not None:
         return "sha256", {name: digest for name, (_, digest) in marker_files(folder).items()}
     return "md5", dict(PUBLISHED_MD5)
 
@@ -160,14 +160,14 @@ def _read_cifar_file(root: Path, name: str, check=_check_batch):
         raise _Damaged("missing")
     algorithm, digests = _expected_digests(folder)
     if name not in digests:
-        raise _Damaged(f"{SYNTHETIC_MARKER} lists no sha256 for it: made by an older version")
+        raise _Damaged(f"{marker_name(folder)} lists no sha256 for it: made by an older version")
     try:
         raw = path.read_bytes()
     except OSError as err:
         raise _Damaged("cannot be read", str(err.strerror or err)) from None
     listed_size = marker_files(folder).get(name, (None,))[0] if algorithm == "sha256" else None
     if listed_size is not None and len(raw) != listed_size:
-        raise _Damaged("cannot be read", f"{len(raw):,} bytes where {SYNTHETIC_MARKER} lists "
+        raise _Damaged("cannot be read", f"{len(raw):,} bytes where {marker_name(folder)} lists "
                                          f"{listed_size:,}: cut short, e.g. an interrupted copy")
     if hashlib.new(algorithm, raw).hexdigest() != digests[name]:
         raise _Damaged(f"{algorithm} checksum does not match")
@@ -271,6 +271,9 @@ def damaged_error(root: Path, problem: str) -> CourseError:
     if is_synthetic(folder):
         fix = prepare_command(root, "--synthetic")
         how = "it writes the stand-in again"
+    elif is_rebuilt(folder):
+        fix = prepare_command(root, "--from-images", shell_quote(rebuilt_source(folder) or "DIR"))
+        how = "it rebuilds the copy from the pictures REBUILT.txt names"
     else:
         fix = prepare_command(root)
         how = (f"it unpacks {CIFAR10_ARCHIVE} again if it is in {root}/, else downloads it; "
