@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from tudui.device import autocast
+from tudui.device import autocast, bf16_or_fp32
 
 WHITEN_PATCH = 2            # the first layer looks at 2x2 patches: 3*2*2 = 12 numbers
 WHITEN_EPS = 5e-4           # keeps the rarest patch directions from being blown up
@@ -144,13 +144,14 @@ PRECISIONS = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": None}
 
 
 def amp_dtype(device: torch.device, precision: str = "auto") -> torch.dtype | None:
-    """The autocast dtype for ``--precision``: None means plain fp32 (always so off CUDA).
+    """The autocast dtype for ``--precision``: None means plain fp32.
 
     ``auto``: bf16 on GPUs that have it (Ampere and newer: no loss scaling needed), fp16 on
-    older ones (T4, V100, GTX/RTX 20xx), which then need a GradScaler.
+    older ones (T4, V100, GTX/RTX 20xx), which then need a GradScaler; fp32 off CUDA. On a CPU,
+    ``bf16`` is used only where it is native (``device.bf16_or_fp32``), never fp16.
     """
     if device.type != "cuda":
-        return None
+        return bf16_or_fp32(device) if device.type == "cpu" and precision == "bf16" else None
     if precision == "auto":
         return torch.bfloat16 if torch.cuda.get_device_capability(device)[0] >= 8 else torch.float16
     return PRECISIONS[precision]
