@@ -49,7 +49,13 @@ from tudui.engine import evaluate, time_left_line, train_one_epoch
 from tudui.errors import friendly_errors
 from tudui.loaders import TensorLoader, tensor_images
 from tudui.paths import lesson_name
-from tudui.recipes import BetterTudui, MirrorAverage, WeightAverage, channel_stats
+from tudui.recipes import (
+    BetterTudui,
+    MirrorAverage,
+    WeightAverage,
+    channel_stats,
+    keep_freed_memory,
+)
 from tudui.seeding import seed_everything
 from tudui.tb import make_writer
 
@@ -168,6 +174,7 @@ def main(argv=None) -> dict:
 
     device = pick_device(args.device)
     print(describe(device))
+    keep_freed_memory()   # a speed path: see tudui/recipes.py
     if cifar10_is_synthetic(args.data_root):
         print(synthetic_banner("CIFAR-10"))
     train = tensor_images(cifar10(args.data_root, train=True, quick=args.quick))
