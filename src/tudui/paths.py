@@ -59,6 +59,15 @@ def lesson_log_dir(lesson: str, log_dir: str | os.PathLike | None = None) -> Pat
     return path
 
 
+def _lesson_path(lesson: str) -> Path:
+    """``src/<lesson>.py``, or the learner's own ``<folder>/<lesson>.py`` when the practice
+    checker (``src/practice.py --check``) points TUDUI_LESSON_DIR at that folder and it has one."""
+    practice = os.environ.get("TUDUI_LESSON_DIR")
+    if practice and (Path(practice) / f"{lesson}.py").is_file():
+        return Path(practice) / f"{lesson}.py"
+    return SRC_DIR / f"{lesson}.py"
+
+
 def import_lesson(lesson: str | os.PathLike, module_name: str | None = None):
     """Import a lesson file: ``import_lesson("27_train")`` or a path to any script.
 
@@ -67,7 +76,7 @@ def import_lesson(lesson: str | os.PathLike, module_name: str | None = None):
     the same file again returns the same module, and a pickle that names ``module_name`` finds
     its classes.
     """
-    path = Path(lesson) if Path(lesson).suffix == ".py" else SRC_DIR / f"{lesson}.py"
+    path = Path(lesson) if Path(lesson).suffix == ".py" else _lesson_path(str(lesson))
     module_name = module_name or f"lesson_{path.stem}"
     known = sys.modules.get(module_name)
     if known is not None and getattr(known, "__file__", None) == str(path):
