@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -117,3 +120,107 @@ def test_a_pipe_named_like_the_lock_is_refused_not_waited_on(tmp_path, name):
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("refused:") and "pipe" in done.stdout
     assert f"{tmp_path / name} is not a file" in " ".join(done.stdout.split())
+
+
+# ---------------------------------------------------------------- the tour
+
+HANGING_LESSON = "print('started', flush=True)\nimport time\ntime.sleep(600)\n"
+
+
+def _tour_main():
+    from conftest import load_lesson
+
+    return load_lesson("run_lessons").main
+
+
+def test_a_lesson_that_hangs_is_stopped_and_shown_as_timed_out(tmp_path, monkeypatch, capsys):
+    lesson = tmp_path / "99_hangs.py"
+    lesson.write_text(HANGING_LESSON)
+    main = _tour_main()
+    monkeypatch.setattr(sys.modules[main.__module__], "lesson_files", lambda: [lesson])
+    code = main(["--log-dir", str(tmp_path / "logs"), "--fresh", "--lesson-timeout", "1"])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert re.search(r"99_hangs\s+timed out\s+1\.\d", out) and "Timed out: 99_hangs." in out
+    assert "still running after 1 s, stopped (--lesson-timeout)" in out
+    assert (tmp_path / "logs/_tour/99_hangs.txt").read_text().startswith("started")
+
+
+FORKED_TIMEOUT = """
+import sys
+from pathlib import Path
+sys.path.insert(0, {src!r})
+from tudui.infra import lesson_runs
+lesson_runs.PRELOAD.clear()  # plain Python: a server without torch starts at once
+if __name__ == "__main__":
+    try:
+        lesson_runs.run_script_forked(Path("hang.py"), [], Path.cwd(), {{}}, 1.0)
+    except lesson_runs.LessonTimedOut as stopped:
+        print("timed out:", stopped.output.splitlines()[0])
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the tour forks on Linux only")
+def test_a_forked_lesson_that_hangs_is_stopped_too(tmp_path):
+    (tmp_path / "hang.py").write_text(HANGING_LESSON)
+    (tmp_path / "tour.py").write_text(FORKED_TIMEOUT.format(src=str(SRC_DIR)))
+    done = subprocess.run([sys.executable, "tour.py"], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=60)
+    assert done.stdout.strip() == "timed out: started", done.stderr
+
+
+def test_the_tour_explains_a_log_dir_it_cannot_write_to(tmp_path, monkeypatch, capsys):
+    import errno
+
+    main = _tour_main()
+    blocker = tmp_path / "logs"
+    blocker.write_text("a file")
+    with pytest.raises(SystemExit) as info:
+        main(["--log-dir", str(blocker), "--only", "01"])
+    err = capsys.readouterr().err
+    assert info.value.code == 2 and "Traceback" not in err
+    assert f"{blocker} is a file" in " ".join(err.split()) and "--log-dir" in err
+
+    def read_only(self, *args, **kwargs):
+        raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(self))
+
+    monkeypatch.setattr(Path, "mkdir", read_only)
+    with pytest.raises(SystemExit) as info:
+        main(["--log-dir", str(tmp_path / "ro"), "--only", "01"])
+    err = capsys.readouterr().err
+    assert info.value.code == 2 and "read-only file system" in " ".join(err.split()) and "Traceback" not in err
+
+
+def _wait_until_a_child_has_loaded(parent: int, library: str, seconds: float = 60) -> None:
+    """Until a child process of ``parent`` has ``library`` mapped (Linux: /proc)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == parent and \
+                        library in (stat.parent / "maps").read_text():
+                    return
+            except (OSError, ValueError, IndexError):
+                continue
+        time.sleep(0.05)
+    raise AssertionError(f"no child of {parent} loaded {library}")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the tour forks on Linux only")
+def test_ctrl_c_while_the_fork_server_imports_torch_is_one_line(tmp_path):
+    """Ctrl-C reaches every process of the terminal: the fork server, busy importing torch in
+    the tour's first seconds, printed its own KeyboardInterrupt traceback."""
+    from tudui.errors import INTERRUPTED
+
+    tour = subprocess.Popen(
+        [sys.executable, str(SRC_DIR / "run_lessons.py"), "--only", "01", "--log-dir",
+         str(tmp_path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        encoding="utf-8", env={**os.environ, "PYTHONUNBUFFERED": "1"}, start_new_session=True)
+    try:
+        _wait_until_a_child_has_loaded(tour.pid, "numpy")  # the server, importing PRELOAD
+        os.killpg(tour.pid, signal.SIGINT)  # what Ctrl-C does: the whole process group
+        _, err = tour.communicate(timeout=60)  # also waits for the server (it holds stderr)
+    finally:
+        tour.kill()
+    assert tour.returncode == 130
+    assert err.strip() == INTERRUPTED, err
