@@ -224,3 +224,100 @@ def test_ctrl_c_while_the_fork_server_imports_torch_is_one_line(tmp_path):
         tour.kill()
     assert tour.returncode == 130
     assert err.strip() == INTERRUPTED, err
+
+
+# ---------------------------------------------------------------- links in a log folder
+
+def _snapshot(folder: Path) -> dict:
+    """Every path under ``folder`` with its bytes (files) or its kind: what must not change."""
+    return {str(p.relative_to(folder)): (p.read_bytes() if p.is_file() and not p.is_symlink()
+                                         else "link" if p.is_symlink() else "dir")
+            for p in sorted(folder.rglob("*"))}
+
+
+def _plant_links(lesson_folder: Path, outside: Path) -> dict:
+    """Links a log folder copied from someone's zip could carry; returns what is outside."""
+    (outside / "projects").mkdir(parents=True)
+    (outside / "notes.txt").write_text("the learner's own notes")
+    lesson_folder.mkdir(parents=True)
+    links = {"projector_config.pbtxt": outside / "notes.txt",        # 08's projector config
+             "00000": outside / "projects",                          # 08's embedding folder
+             "profiler_trace.json.tmp": outside / "trace.json",      # dangling: would be made
+             "tudui_0.pth": outside / "model.pth"}                  # 27's first checkpoint
+    for name, target in links.items():
+        (lesson_folder / name).symlink_to(target)
+    return _snapshot(outside)
+
+
+@posix_only
+@pytest.mark.parametrize("lesson", ["08_tensorboard", "27_train", "26_model_save"])
+def test_links_leading_out_of_a_lesson_folder_are_refused(lesson, data_root, tmp_path, capsys):
+    from conftest import load_lesson
+
+    outside, logs = tmp_path / "outside", tmp_path / "logs"
+    before = _plant_links(logs / lesson, outside)
+    with pytest.raises(SystemExit) as info:
+        load_lesson(lesson).main(["--data-root", str(data_root), "--log-dir", str(logs),
+                                  "--quick", "--device", "cpu"])
+    err = " ".join(capsys.readouterr().err.split())
+    assert info.value.code == 2 and "Traceback" not in err
+    assert f"{logs / lesson} holds links that lead out of it" in err and "(and 1 more)" in err
+    assert "Delete the links" in err and "指向文件夹外面的链接" in err
+    assert _snapshot(outside) == before, "nothing outside the lesson's folder changed"
+    assert sorted(p.name for p in (logs / lesson).iterdir()) == sorted(
+        ["projector_config.pbtxt", "00000", "profiler_trace.json.tmp", "tudui_0.pth"])
+
+
+@posix_only
+def test_the_tour_never_writes_its_transcripts_through_a_link(tmp_path, capsys):
+    outside, logs = tmp_path / "outside", tmp_path / "logs"
+    before = _plant_links(logs / "_tour", outside)
+    (logs / "_tour" / "01_env_check.txt").symlink_to(outside / "notes.txt")
+    with pytest.raises(SystemExit) as info:
+        _tour_main()(["--log-dir", str(logs), "--only", "01"])
+    err = " ".join(capsys.readouterr().err.split())
+    assert info.value.code == 2 and f"{logs / '_tour'} holds links" in err
+    assert _snapshot(outside) == before
+
+
+@posix_only
+def test_a_lesson_folder_that_is_itself_a_link_out_of_the_log_dir_is_refused(tmp_path):
+    from tudui import paths
+
+    outside, logs = tmp_path / "outside", tmp_path / "logs"
+    outside.mkdir()
+    logs.mkdir()
+    (logs / "08_tensorboard").symlink_to(outside)
+    with pytest.raises(CourseError, match="holds links that lead out of it"):
+        paths.lesson_log_dir("08_tensorboard", logs)
+    # links that stay inside are harmless, and a log dir that is a link is the learner's choice
+    inside = logs / "27_train"
+    (inside / "runs").mkdir(parents=True)
+    (inside / "latest").symlink_to(inside / "runs")
+    (tmp_path / "elsewhere").symlink_to(logs)
+    assert paths.lesson_log_dir("27_train", tmp_path / "elsewhere") == tmp_path / "elsewhere/27_train"
+    assert list(outside.iterdir()) == []
+
+
+# ---------------------------------------------------------------- odd file names
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux keeps any bytes in names")
+def test_10_reads_a_first_ant_whose_name_is_not_utf8(data_root, tmp_path):
+    """A GBK name from a zip made on Chinese Windows reaches Python with stand-in characters;
+    cv2.imread(str(path)) crashed the whole process (SIGSEGV) on it."""
+    import shutil
+
+    from conftest import load_lesson
+
+    root = tmp_path / "data"
+    shutil.copytree(data_root / "train", root / "train")
+    images = root / "train" / "ants_image"
+    first = sorted(images.glob("*.jpg"))[0]
+    gbk = os.fsdecode(b"0000_\xc2\xec\xd2\xcf")  # "蚂蚁" in GBK, sorted first
+    first.rename(images / f"{gbk}.jpg")
+    (root / "train" / "ants_label" / f"{first.stem}.txt").rename(
+        root / "train" / "ants_label" / f"{gbk}.txt")
+    result = load_lesson("10_transforms").main(["--data-root", str(root), "--log-dir",
+                                                str(tmp_path / "logs"), "--quick"])
+    assert result["image"] == str(images / f"{gbk}.jpg")
+    assert result["bgr_is_flipped_rgb"] and result["diff_fixed"] < 0.02
