@@ -321,3 +321,64 @@ def test_10_reads_a_first_ant_whose_name_is_not_utf8(data_root, tmp_path):
                                                 str(tmp_path / "logs"), "--quick"])
     assert result["image"] == str(images / f"{gbk}.jpg")
     assert result["bgr_is_flipped_rgb"] and result["diff_fixed"] < 0.02
+
+
+# ---------------------------------------------------------------- flags naming unusable paths
+
+def _flag_error(lesson: str, argv: list[str], capsys) -> str:
+    from conftest import load_lesson
+
+    with pytest.raises(SystemExit) as info:
+        load_lesson(lesson).main(argv)
+    err = capsys.readouterr().err
+    assert info.value.code == 2 and "Traceback" not in err
+    return " ".join(err.split())
+
+
+@pytest.mark.parametrize("flag", ["--image", "--checkpoint", "--data-root", "--log-dir"])
+def test_an_empty_path_is_an_error_not_a_silent_default(flag, tmp_path, capsys):
+    err = _flag_error("32_test", [flag, "", "--log-dir" if flag != "--log-dir" else "--quick",
+                                  *([str(tmp_path)] if flag != "--log-dir" else [])], capsys)
+    assert f"argument {flag}: 不能为空" in err and "must not be empty" in err
+    assert list(tmp_path.iterdir()) == []
+
+
+@posix_only
+def test_a_symlink_loop_is_called_a_loop_not_a_file(tmp_path, capsys):
+    from tudui import paths
+
+    loop = tmp_path / "loop"
+    loop.symlink_to(loop)
+    for flag in ("--data-root", "--log-dir"):
+        err = _flag_error("06_read_data", [flag, str(loop)], capsys)
+        assert f"argument {flag}: {loop}: 是一个循环的符号链接" in err and "is a symbolic link loop" in err
+    with pytest.raises(CourseError) as info:  # reached another way than a flag
+        paths.lesson_log_dir("06_read_data", loop)
+    assert f"{loop} is a symbolic link that leads nowhere usable" in info.value.en
+    assert "is a file" not in info.value.en
+
+
+def test_names_too_long_for_the_file_system_are_one_line(tmp_path, capsys):
+    import errno
+
+    from tudui.infra.oserrors import os_error
+
+    long_name = str(tmp_path / ("a" * 300))
+    for lesson, flag in (("06_read_data", "--data-root"), ("32_test", "--checkpoint"),
+                         ("32_test", "--image")):
+        err = _flag_error(lesson, [flag, long_name], capsys)
+        assert f"argument {flag}: 路径太长" in err and "is too long for the file system" in err
+        assert "its longest name 300 bytes" in err
+    made = os_error(OSError(errno.ENAMETOOLONG, "File name too long"), long_name, "writing")
+    assert made is not None and "is too long for the file system" in made.en and made.zh
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux keeps any bytes in names")
+@pytest.mark.parametrize("lesson", ["15_dataloader", "27_train"])
+def test_a_log_dir_whose_name_is_not_utf8_is_refused_before_anything_runs(lesson, tmp_path,
+                                                                          capsys):
+    """TensorBoard's writer crashed with UnicodeEncodeError on such a folder."""
+    bad = os.fsdecode(os.fsencode(str(tmp_path)) + b"/\xc2\xec\xd2\xcf")  # "蚂蚁" in GBK
+    err = _flag_error(lesson, ["--log-dir", bad, "--quick"], capsys)
+    assert "argument --log-dir:" in err and "\\xc2\\xec\\xd2\\xcf: 名字不是有效的 UTF-8" in err
+    assert "the name is not valid UTF-8" in err and list(tmp_path.iterdir()) == []
