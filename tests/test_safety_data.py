@@ -382,3 +382,218 @@ def test_a_log_dir_whose_name_is_not_utf8_is_refused_before_anything_runs(lesson
     err = _flag_error(lesson, ["--log-dir", bad, "--quick"], capsys)
     assert "argument --log-dir:" in err and "\\xc2\\xec\\xd2\\xcf: 名字不是有效的 UTF-8" in err
     assert "the name is not valid UTF-8" in err and list(tmp_path.iterdir()) == []
+
+
+# ---------------------------------------------------------------- the learner's own files
+
+TINY_COUNTS = {"train": {"ants": 6, "bees": 5}, "val": {"ants": 3, "bees": 3}}
+
+
+@pytest.fixture
+def prepare(monkeypatch):
+    """00_prepare_data's main with small sizes for both stand-ins (the code paths are the
+    same): "--quick" and the default ("full") still differ, as for a learner."""
+    from conftest import load_lesson
+    from tudui.infra import hymenoptera_files
+
+    lesson = load_lesson("00_prepare_data")
+    monkeypatch.setattr(hymenoptera_files, "REAL_COUNTS", TINY_COUNTS)
+    monkeypatch.setitem(lesson.CIFAR_STAND_IN, "full", (60, 20))
+    monkeypatch.setitem(lesson.CIFAR_STAND_IN, "quick", (50, 20))
+    return lambda root, *flags: lesson.main(["--data-root", str(root), *flags])
+
+
+def _add_own_files(root: Path) -> dict[str, bytes]:
+    """What P6-P7 invite: a picture of one's own with its label, plus notes and a folder."""
+    mine = {"train/ants_image/my_own_ant.jpg": b"\xff\xd8 my own ant picture",
+            "train/ants_label/my_own_ant.txt": b"ants",
+            "hymenoptera_data/train/ants/my_ant.jpg": b"\xff\xd8 another one",
+            "hymenoptera_data/my_notes/day1.txt": "第一天的笔记".encode(),
+            "cifar-10-batches-py/what_i_learned.txt": b"pickles run code",
+            "val/.DS_Store": b"Finder's"}  # not the learner's work: may go
+    for name, data in mine.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_bytes(data)
+    return mine
+
+
+def _where_are(root: Path, mine: dict[str, bytes]) -> dict[str, list[str]]:
+    """For each of the learner's files: every place under ``root`` holding those bytes."""
+    found: dict[str, list[str]] = {name: [] for name in mine}
+    for path in root.rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            for name, wanted in mine.items():
+                if data == wanted and path.name == Path(name).name:
+                    found[name].append(str(path.relative_to(root)))
+    return found
+
+
+def test_own_files_in_stand_ins_survive_quick_to_full_size(prepare, tmp_path, capsys):
+    root = tmp_path / "dataset"
+    prepare(root, "--synthetic", "--quick")
+    mine = _add_own_files(root)
+    capsys.readouterr()
+
+    again = prepare(root, "--synthetic", "--quick")  # reused: the files stay where they are
+    assert set(again["folders"].values()) == {"stand-in reused", "up to date, kept"}
+    assert _where_are(root, mine) == {name: [name] for name in mine}
+
+    full = prepare(root, "--synthetic")  # another size: every stand-in folder is replaced
+    assert "stand-in written" in full["folders"].values()
+    out = " ".join(capsys.readouterr().out.split())
+    today = time.strftime("%Y-%m-%d")
+    kept = {name: name.replace("/", f".kept-{today}/", 1) for name in mine}
+    del kept["val/.DS_Store"]
+    assert {name: places for name, places in _where_are(root, mine).items()
+            if name in kept} == {name: [place] for name, place in kept.items()}
+    for folder in ("train", "hymenoptera_data", "cifar-10-batches-py"):
+        assert f"{root / folder} were not written by this course" in out
+        assert f"moved to {root / folder}.kept-{today} before it was replaced" in out
+    assert "2 files or folders in " + str(root / "hymenoptera_data") in out  # my_notes/ is one
+    assert f"{root / 'val'} were not" not in out  # .DS_Store alone keeps nothing aside
+
+    capsys.readouterr()
+    prepare(root, "--synthetic", "--quick")  # back again: a second kept folder, never the first
+    assert (root / f"train.kept-{today}/ants_image/my_own_ant.jpg").exists()
+    assert not (root / f"train.kept-{today}-2").exists()  # nothing of the learner's was left
+
+
+def test_own_files_survive_real_data_arriving(prepare, tmp_path, monkeypatch, capsys):
+    import hashlib
+    import shutil
+    import tarfile
+
+    from tudui.infra import cifar10_files, hymenoptera_files
+    from tudui.infra.ants_bees_stand_in import write_synthetic_hymenoptera_tree
+    from tudui.infra.cifar10_stand_in import write_synthetic_cifar10
+    from tudui.infra.markers import SYNTHETIC_MARKER
+
+    root = tmp_path / "dataset"
+    prepare(root, "--synthetic")
+    mine = _add_own_files(root)
+    # the "real" archives: stand-ins without their markers, as the downloads would bring
+    made = tmp_path / "made"
+    tree = write_synthetic_hymenoptera_tree(made / "hymenoptera_data", quick=False, seed=7)
+    (tree / SYNTHETIC_MARKER).unlink()
+    shutil.make_archive(str(root / "hymenoptera_data"), "zip", root_dir=made,
+                        base_dir="hymenoptera_data")
+    cifar = write_synthetic_cifar10(made, 30, 10, seed=7)
+    (cifar / SYNTHETIC_MARKER).unlink()
+    with tarfile.open(root / cifar10_files.CIFAR10_ARCHIVE, "w:gz") as tar:
+        tar.add(cifar, arcname=cifar10_files.CIFAR10_DIR)
+    monkeypatch.setattr(cifar10_files, "CIFAR10_MD5", hashlib.md5(
+        (root / cifar10_files.CIFAR10_ARCHIVE).read_bytes()).hexdigest())
+    monkeypatch.setattr(cifar10_files, "cifar10_folder_problem",
+                        lambda folder: None if (folder / "data_batch_1").is_file() else "missing")
+    capsys.readouterr()
+
+    result = prepare(root)
+    assert not result["hymenoptera_synthetic"] and not result["cifar10_synthetic"]
+    assert hymenoptera_files.hymenoptera_is_real(root)
+    out = " ".join(capsys.readouterr().out.split())
+    today = time.strftime("%Y-%m-%d")
+    found = _where_are(root, mine)
+    for name in set(mine) - {"val/.DS_Store"}:
+        assert found[name] == [name.replace("/", f".kept-{today}/", 1)], (name, found[name])
+    assert not (root / "hymenoptera_data" / "my_notes").exists()
+    assert f"moved to {root / 'hymenoptera_data'}.kept-{today}" in out
+
+
+def test_an_unmarked_incomplete_cifar_folder_is_moved_aside_not_deleted(tmp_path, monkeypatch):
+    """Real data replacing a folder we cannot vouch for (no marker, not complete): before, it was
+    replaced and deleted without a word."""
+    import hashlib
+    import tarfile
+
+    from tudui.infra import cifar10_files
+    from tudui.infra.cifar10_stand_in import write_synthetic_cifar10
+    from tudui.infra.markers import SYNTHETIC_MARKER
+
+    root = tmp_path / "dataset"
+    cifar = write_synthetic_cifar10(tmp_path / "made", 30, 10, seed=7)
+    (cifar / SYNTHETIC_MARKER).unlink()
+    root.mkdir()
+    with tarfile.open(root / cifar10_files.CIFAR10_ARCHIVE, "w:gz") as tar:
+        tar.add(cifar, arcname=cifar10_files.CIFAR10_DIR)
+    monkeypatch.setattr(cifar10_files, "CIFAR10_MD5", hashlib.md5(
+        (root / cifar10_files.CIFAR10_ARCHIVE).read_bytes()).hexdigest())
+    monkeypatch.setattr(cifar10_files, "cifar10_folder_problem",
+                        lambda folder: None if (folder / "test_batch").is_file() else "missing")
+    own = root / cifar10_files.CIFAR10_DIR
+    own.mkdir()
+    (own / "data_batch_1").write_bytes(b"half of a copy")
+    cifar10_files.prepare_real_cifar10(root)
+    kept = root / f"{cifar10_files.CIFAR10_DIR}.kept-{time.strftime('%Y-%m-%d')}"
+    assert (kept / "data_batch_1").read_bytes() == b"half of a copy"
+    assert (own / "test_batch").is_file()
+
+
+# ---------------------------------------------------------------- damaged in place, same size
+
+def test_a_stand_in_damaged_in_place_is_rewritten_by_the_command_the_message_gives(
+        prepare, tmp_path, capsys):
+    """Reuse checked sizes only: a stand-in file changed in place (same size) was reported
+    with "run 00_prepare_data.py --synthetic", which answered "(stand-in reused)"."""
+    from tudui import data
+    from tudui.hymenoptera import open_picture
+
+    root = tmp_path / "dataset"
+    prepare(root, "--synthetic")
+    mine = {"train/ants_image/my_own_ant.jpg": b"\xff\xd8 mine",
+            "train/ants_label/my_own_ant.txt": b"ants"}
+    for name, content in mine.items():
+        (root / name).write_bytes(content)
+    batch = root / "cifar-10-batches-py" / "data_batch_1"
+    raw = bytearray(batch.read_bytes())
+    raw[-100] ^= 1
+    batch.write_bytes(bytes(raw))
+    ant = sorted((root / "train" / "ants_image").glob("[0-9]*.jpg"))[0]
+    bee = sorted((root / "hymenoptera_data" / "train" / "bees").glob("*.jpg"))[0]
+    for picture in (ant, bee):
+        picture.write_bytes(bytes(picture.stat().st_size))  # zeros: same size, no picture
+
+    advice = f"python src/00_prepare_data.py --synthetic --data-root {root}"
+    with pytest.raises(CourseError) as info:
+        data.cifar10(root, train=True)
+    assert advice in info.value.en
+    for picture in (ant, bee):
+        with pytest.raises(CourseError) as info:
+            open_picture(picture)
+        assert advice in " ".join(info.value.en.split())
+
+    result = prepare(root, "--synthetic")  # what the messages say
+    assert result["folders"] == {str(root / "hymenoptera_data"): "stand-in written",
+                                 str(root / "train"): "written",
+                                 str(root / "val"): "up to date, kept",
+                                 str(root / "cifar-10-batches-py"): "stand-in written"}
+    assert len(data.cifar10(root, train=True)) == 60
+    open_picture(ant).close()
+    open_picture(bee).close()
+    kept = root / f"train.kept-{time.strftime('%Y-%m-%d')}"
+    assert {n: (kept / n.split("/", 1)[1]).read_bytes() for n in mine} == mine
+    again = prepare(root, "--synthetic")
+    assert set(again["folders"].values()) == {"stand-in reused", "up to date, kept"}
+
+
+def test_move_aside_keeps_links_and_own_folders_and_never_reuses_a_kept_folder(tmp_path):
+    from tudui.infra import files
+
+    folder = tmp_path / "train"
+    (folder / "ants_image").mkdir(parents=True)
+    (folder / "ants_image" / "ours.jpg").write_bytes(b"ours")
+    (folder / "ants_image" / "._ours.jpg").write_bytes(b"AppleDouble of ours")
+    (folder / "ants_image" / "._mine.jpg").write_bytes(b"AppleDouble of mine")
+    (folder / "mine").mkdir()
+    (folder / "mine" / "a.txt").write_text("a")
+    expected = ["ants_image/._mine.jpg", "mine"]
+    if os.name == "posix":  # the project never makes links: one is always the learner's
+        (folder / "link").symlink_to(tmp_path)
+        expected.insert(1, "link")
+    theirs = files.not_written_by_us(folder, {"ants_image/ours.jpg"})
+    assert theirs == expected
+    first = files.move_aside(folder, theirs)
+    second = files.move_aside(folder, [])
+    assert first.name.endswith(time.strftime("%Y-%m-%d")) and second.name == first.name + "-2"
+    assert (first / "mine" / "a.txt").read_text() == "a"
+    assert sorted(p.name for p in (folder / "ants_image").iterdir()) == ["._ours.jpg", "ours.jpg"]
