@@ -597,3 +597,16 @@ def test_move_aside_keeps_links_and_own_folders_and_never_reuses_a_kept_folder(t
     assert first.name.endswith(time.strftime("%Y-%m-%d")) and second.name == first.name + "-2"
     assert (first / "mine" / "a.txt").read_text() == "a"
     assert sorted(p.name for p in (folder / "ants_image").iterdir()) == ["._ours.jpg", "ours.jpg"]
+
+
+@posix_only
+def test_a_link_named_like_the_kernel_lock_is_never_opened(tmp_path):
+    """Older filelock releases open the lock file with O_TRUNC, through a link."""
+    outside = tmp_path / "notes.txt"
+    outside.write_text("mine")
+    folder = tmp_path / "27_train"
+    folder.mkdir()
+    (folder / runlock.KERNEL_LOCK_NAME).symlink_to(outside)
+    with pytest.raises(CourseError, match="not a file but a folder, link, pipe or device"):
+        runlock.lock_folder(folder)
+    assert outside.read_text() == "mine"

@@ -119,19 +119,21 @@ def _earlier_holder_alive(holder: dict | None) -> bool:
 
 def _not_a_lock_file(path: Path) -> CourseError:
     return CourseError(
-        f"{path} is not a file but a folder, pipe or device, so it is not a lock this course "
-        f"wrote. Move or delete it, or pass --log-dir another folder.",
-        f"{path} 不是普通文件（是文件夹、管道或设备），不是本课程写的锁文件。请移走或删除它，"
+        f"{path} is not a file but a folder, link, pipe or device, so it is not a lock this "
+        f"course wrote. Move or delete it, or pass --log-dir another folder.",
+        f"{path} 不是普通文件（是文件夹、链接、管道或设备），不是本课程写的锁文件。请移走或删除它，"
         "或用 --log-dir 换一个文件夹。")
 
 
-def _check_kind(path: Path) -> None:
-    """A CourseError when ``path`` exists as something else than a file or a link."""
+def _check_kind(path: Path, link_ok: bool) -> None:
+    """A CourseError when ``path`` exists as something else than a file (or a link, where
+    ``link_ok``: the note is replaced whole, never written through; the kernel lock file is
+    opened for writing, which older filelock releases do through a link)."""
     try:
         mode = os.lstat(path).st_mode
     except OSError:
         return
-    if not (stat.S_ISREG(mode) or stat.S_ISLNK(mode)):
+    if not (stat.S_ISREG(mode) or (link_ok and stat.S_ISLNK(mode))):
         raise _not_a_lock_file(path)
 
 
@@ -160,8 +162,8 @@ def lock_folder(folder: str | os.PathLike) -> RunLock:
         # A run started earlier by this very process (tests, 93_scratch_train) that stopped with
         # an error; one process never trains twice at once.
         earlier.release()
-    _check_kind(path)
-    _check_kind(kernel_path)
+    _check_kind(path, link_ok=True)
+    _check_kind(kernel_path, link_ok=False)
     kernel_lock = filelock.FileLock(str(kernel_path), timeout=0, thread_local=False)
     try:
         kernel_lock.acquire()
