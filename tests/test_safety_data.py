@@ -570,10 +570,34 @@ def test_a_stand_in_damaged_in_place_is_rewritten_by_the_command_the_message_giv
     assert len(data.cifar10(root, train=True)) == 60
     open_picture(ant).close()
     open_picture(bee).close()
-    kept = root / f"train.kept-{time.strftime('%Y-%m-%d')}"
-    assert {n: (kept / n.split("/", 1)[1]).read_bytes() for n in mine} == mine
+    # the same stand-in written again: the learner's files stay where they were put
+    assert {name: (root / name).read_bytes() for name in mine} == mine
+    assert not list(root.glob("*.kept-*"))
     again = prepare(root, "--synthetic")
     assert set(again["folders"].values()) == {"stand-in reused", "up to date, kept"}
+
+
+def test_a_stand_in_from_an_earlier_version_is_written_again_around_the_learners_files(
+        prepare, tmp_path, capsys):
+    """Markers written before this version list no hymenoptera files (no hashes to check): the
+    stand-in is written once more, the generator's own names tell its files from the
+    learner's, and the learner's stay in place."""
+    from tudui.infra.markers import SYNTHETIC_MARKER
+
+    root = tmp_path / "dataset"
+    prepare(root, "--synthetic", "--quick")
+    for folder in ("hymenoptera_data", "train", "val"):
+        marker = root / folder / SYNTHETIC_MARKER
+        marker.write_text(marker.read_text("utf-8").split("\n")[0] + "\n", encoding="utf-8")
+    mine = _add_own_files(root)
+    capsys.readouterr()
+    result = prepare(root, "--synthetic", "--quick")
+    assert result["folders"][str(root / "hymenoptera_data")] == "stand-in written"
+    assert result["folders"][str(root / "train")] == "written"
+    assert _where_are(root, mine) == {name: [name] for name in mine if name != "val/.DS_Store"} | {
+        "val/.DS_Store": []}  # Finder's file goes with the old folder
+    assert "stay where they are in the stand-in written again" in capsys.readouterr().out
+    assert not list(root.glob("*.kept-*"))
 
 
 def test_move_aside_keeps_links_and_own_folders_and_never_reuses_a_kept_folder(tmp_path):

@@ -140,7 +140,9 @@ def write_synthetic_cifar10(root: str | os.PathLike, train_size: int = 50000,
             written[name] = _write_pickle(new / name, batch)
         written["batches.meta"] = _write_pickle(new / "batches.meta", meta)
         write_marker(new, cifar10_stand_in_name(train_size, test_size), seed, files=written)
-        replace_folder(new, folder, tmp, cifar10_files.written_by_us(folder))
+        replace_folder(new, folder, tmp, cifar10_files.written_by_us(folder),
+                       same_kind=marker_matches(folder, cifar10_stand_in_name(train_size,
+                                                                              test_size), seed))
     finally:
         remove_tree(tmp)
     return folder

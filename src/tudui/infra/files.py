@@ -144,7 +144,8 @@ def temporary_folder(root: Path, name: str) -> Path:
     return Path(tempfile.mkdtemp(prefix=f".{name}.{os.getpid()}.", suffix=".tmp", dir=root))
 
 
-def replace_folder(new: Path, target: Path, tmp: Path, ours: Iterable[str]) -> Path | None:
+def replace_folder(new: Path, target: Path, tmp: Path, ours: Iterable[str],
+                   same_kind: bool = False) -> Path | None:
     """Put the complete folder ``new`` at ``target``. An old ``target`` is first renamed into
     ``tmp`` (the caller removes ``tmp``): one rename each, so an interrupt never leaves a
     half-deleted folder at ``target``.
@@ -152,18 +153,28 @@ def replace_folder(new: Path, target: Path, tmp: Path, ours: Iterable[str]) -> P
     Only what the project wrote is ever deleted that way: ``ours`` lists it (paths relative to
     ``target``, "/"-separated, e.g. "train/ants/0013035.jpg" from a stand-in's marker). Anything
     else in ``target`` (a picture a learner added as P6-P7 invite, notes, a folder of their own)
-    is first moved to a new ``<target>.kept-<date>`` beside it, named in one printed line, and
-    the function returns that folder (None when there was nothing to keep). Moving aside rather
-    than stopping: the replacement is what the learner asked for (real data arriving, another
-    stand-in size, a damaged one rewritten) and moving loses nothing; rather than carrying the
-    files into the new folder: real data must stay exactly the verified data set, and the
-    learner decides what goes back."""
+    is the learner's:
+
+    - ``same_kind`` (the same stand-in written again: a damaged file, a marker from an earlier
+      version): it moves into ``new``, at the same place, and stays where the learner put it;
+    - otherwise (real data arriving, another stand-in size or seed) it is moved to a new
+      ``<target>.kept-<date>`` beside it, named in one printed line, and that folder is
+      returned (None when there was nothing to keep). Moved aside rather than carried over:
+      the real data set must stay exactly the verified one, and the learner decides what goes
+      back; rather than stopping: the replacement is what the learner asked for, and moving
+      loses nothing.
+    """
     kept = None
     if os.path.lexists(target):
         if target.is_dir() and not target.is_symlink():
             theirs = not_written_by_us(target, set(ours))
         else:  # a file or a link where the folder goes: not ours either
             theirs = [""]
+        if theirs and same_kind and theirs != [""]:
+            theirs = _move_into(target, theirs, new)
+            if not theirs:
+                print(f"[i] {target}: 你自己添加的文件留在重新生成的替代数据里 / the files you "
+                      "added stay where they are in the stand-in written again")
         if theirs:
             kept = move_aside(target, theirs)
             print(kept_line(target, kept, theirs))
@@ -171,6 +182,20 @@ def replace_folder(new: Path, target: Path, tmp: Path, ours: Iterable[str]) -> P
         os.replace(target, tmp / f"old-{target.name}")
     os.replace(new, target)
     return kept
+
+
+def _move_into(folder: Path, names: list[str], new: Path) -> list[str]:
+    """Move ``names`` from ``folder`` to the same places in ``new``; returns those whose place
+    is taken there (left for ``move_aside``)."""
+    left = []
+    for name in names:
+        destination = new / name
+        if os.path.lexists(destination):
+            left.append(name)
+            continue
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        os.rename(folder / name, destination)
+    return left
 
 
 # Files that file browsers add by themselves (Finder, Explorer): not the learner's work, and

@@ -259,6 +259,28 @@ def layout_matches(source_root: Path, split: str, split_dir: Path) -> bool:
     return True
 
 
+def _pictures_to_copy(source_root: Path, split: str, cls: str) -> list[Path]:
+    """The pictures of ``source_root/split/cls`` that go into the course layout: a stand-in's
+    own (its marker's list: a picture a learner added there stays theirs, not copied), or
+    every picture of real data."""
+    if is_synthetic(source_root):
+        listed = [name for name in marker_files(source_root) if name.startswith(f"{split}/{cls}/")]
+        if listed:
+            return [source_root / name for name in sorted(listed)]
+    return image_files(source_root / split / cls)
+
+
+def _same_stand_in(split_dir: Path, source_root: Path) -> bool:
+    """True when ``split_dir`` holds the course layout of the stand-in now in ``source_root``
+    (its marker's first line: the same generator, size and seed), maybe damaged or from an
+    earlier version: written again, it has the same files, and files a learner added stay."""
+    def heading(folder: Path) -> str:
+        return (_marker(folder) or "").split("\n", 1)[0]
+
+    return is_synthetic(split_dir) and is_synthetic(source_root) and \
+        heading(split_dir) == heading(source_root)
+
+
 def _label_is(path: Path, cls: str) -> bool:
     try:
         return path.read_text(encoding="utf-8") == cls
@@ -278,7 +300,7 @@ def derive_course_layout(root: str | os.PathLike) -> list[tuple[Path, str]]:
     source_root = root / HYMENOPTERA_DIR
     done = []
     for split in SPLITS:
-        source, target = source_root / split, root / split
+        target = root / split
         if target.is_dir() and layout_matches(source_root, split, target):
             done.append((target, "up to date, kept"))
             continue
@@ -294,12 +316,13 @@ def derive_course_layout(root: str | os.PathLike) -> list[tuple[Path, str]]:
                 images, labels = new / f"{name}_image", new / f"{name}_label"
                 images.mkdir(parents=True)
                 labels.mkdir()
-                for image in image_files(source / name):
+                for image in _pictures_to_copy(source_root, split, name):
                     shutil.copyfile(image, images / image.name)
                     (labels / f"{image.stem}.txt").write_text(name, encoding="utf-8")
             if is_synthetic(source_root):
                 shutil.copyfile(source_root / SYNTHETIC_MARKER, new / SYNTHETIC_MARKER)
-            replace_folder(new, target, tmp, course_layout_written_by_us(target, split))
+            replace_folder(new, target, tmp, course_layout_written_by_us(target, split),
+                           same_kind=_same_stand_in(target, source_root))
         finally:
             remove_tree(tmp)
         done.append((target, "written"))
@@ -330,7 +353,8 @@ def ensure_synthetic_hymenoptera(root: str | os.PathLike, quick: bool = False,
         tmp = temporary_folder(root, HYMENOPTERA_DIR)
         try:
             write_synthetic_hymenoptera_tree(tmp / HYMENOPTERA_DIR, quick, seed)
-            replace_folder(tmp / HYMENOPTERA_DIR, folder, tmp, written_by_us(folder))
+            replace_folder(tmp / HYMENOPTERA_DIR, folder, tmp, written_by_us(folder),
+                           same_kind=marker_matches(folder, stand_in_name(quick), seed))
         finally:
             remove_tree(tmp)
         status = "stand-in written"

@@ -106,11 +106,11 @@ def stop_server() -> None:
         pass
 
 
-def _stop(pid_signal, wait, kill) -> None:
+def _stop(interrupt, wait, kill) -> None:
     """Ask a lesson to stop as Ctrl-C would (it finishes its files), wait STOP_GRACE_SECONDS,
     then kill it."""
     try:
-        pid_signal()
+        interrupt()
         if wait(STOP_GRACE_SECONDS):
             return
     except KeyboardInterrupt:  # a second Ctrl-C: stop waiting
