@@ -117,11 +117,17 @@ def _earlier_holder_alive(holder: dict | None) -> bool:
     return holder["pid"] != os.getpid() and pid_alive(holder["pid"])
 
 
-def _not_a_lock_file(path: Path) -> CourseError:
+_KINDS = ((stat.S_ISDIR, "a folder", "文件夹"), (stat.S_ISLNK, "a link", "链接"),
+          (stat.S_ISFIFO, "a pipe", "管道"))
+
+
+def _not_a_lock_file(path: Path, mode: int) -> CourseError:
+    kind, kind_zh = next(((en, zh) for test, en, zh in _KINDS if test(mode)),
+                         ("a device or socket", "设备或套接字"))
     return CourseError(
-        f"{path} is not a file but a folder, link, pipe or device, so it is not a lock this "
-        f"course wrote. Move or delete it, or pass --log-dir another folder.",
-        f"{path} 不是普通文件（是文件夹、链接、管道或设备），不是本课程写的锁文件。请移走或删除它，"
+        f"{path} is not a file but {kind}, so it is not a lock this course wrote (and waiting "
+        f"on it could hang). Move or delete it, or pass --log-dir another folder.",
+        f"{path} 不是普通文件，而是{kind_zh}，不是本课程写的锁文件。请移走或删除它，"
         "或用 --log-dir 换一个文件夹。")
 
 
@@ -134,7 +140,7 @@ def _check_kind(path: Path, link_ok: bool) -> None:
     except OSError:
         return
     if not (stat.S_ISREG(mode) or (link_ok and stat.S_ISLNK(mode))):
-        raise _not_a_lock_file(path)
+        raise _not_a_lock_file(path, mode)
 
 
 def _write_note(path: Path, holder: dict) -> None:
