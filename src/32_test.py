@@ -40,7 +40,7 @@ from PIL import Image
 from torchvision import transforms
 
 from tudui import engine
-from tudui.cli import lesson_parser
+from tudui.cli import absolute_path, lesson_parser
 from tudui.data import CIFAR10_CLASSES, cifar10, cifar10_is_synthetic, synthetic_banner
 from tudui.device import pick_device
 from tudui.errors import CourseError, friendly_errors
@@ -96,9 +96,9 @@ def cifar10_picture(test_data, args) -> Path:
 @friendly_errors
 def main(argv=None) -> dict:
     parser = lesson_parser(__doc__)
-    parser.add_argument("--checkpoint", default=None, help="a model file: 27/30's tudui_<i>.pth, "
+    parser.add_argument("--checkpoint", type=absolute_path, default=None, help="a model file: 27/30's tudui_<i>.pth, "
                         "or the course's own (e.g. tudui_29_gpu.pth); default: the newest of 27/30")
-    parser.add_argument("--image", default=None, help="picture to classify (default: a CIFAR-10 "
+    parser.add_argument("--image", type=absolute_path, default=None, help="picture to classify (default: a CIFAR-10 "
                                                        "test picture written under logs/)")
     parser.add_argument("--index", type=int, default=0, help="which CIFAR-10 test picture")
     parser.add_argument("--evaluate", action="store_true",
