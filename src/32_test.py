@@ -160,15 +160,24 @@ def main(argv=None) -> dict:
 
 
 def is_whole_tudui(model) -> bool:
-    """True for a whole pickled Tudui laid out as the class above (``self.model``), every
-    parameter of the right shape; False for a state_dict, the P22 layout (``self.model1``)..."""
+    """True for a whole pickled Tudui exactly like a new one of the class above: the same layers
+    (``self.model``) and shapes, and nothing else set by the file (no extra attribute, no hook).
+    False for a state_dict, the P22 layout (``self.model1``), anything else: load_tudui then
+    copies the weights into a new Tudui."""
     if not isinstance(model, Tudui):
         return False
+    new = Tudui()
     try:
+        pairs = list(zip(model.modules(), new.modules(), strict=True))
         shapes = {name: tuple(value.shape) for name, value in model.state_dict().items()}
     except Exception:  # attributes the file set that are no module or tensor
         return False
-    return shapes == {name: tuple(value.shape) for name, value in Tudui().state_dict().items()}
+    for loaded, fresh in pairs:
+        if type(loaded) is not type(fresh) or set(vars(loaded)) != set(vars(fresh)):
+            return False
+        if any(value for name, value in vars(loaded).items() if "hook" in name):
+            return False
+    return shapes == {name: tuple(value.shape) for name, value in new.state_dict().items()}
 
 
 def find_checkpoint(args) -> Path:
