@@ -51,6 +51,9 @@ def test_06_both_dataset_forms_with_the_courses_numbers(full_root, tmp_path, cap
     assert all(Path(img).stem == Path(label).stem for img, label in result["pairs"])
     assert result["p7_length"] == 124 and result["first_item_label"] == "ants"
     assert "124 121 245" in capsys.readouterr().out
+    # the course's read_data.py: the GIF in TensorBoard, and DataLoader(batch_size=1)
+    assert read_events(result["log_dir"])["images"] == {"error": [0]}
+    assert result["dataloader_batches"] == 245
 
 
 def test_06_on_the_quick_stand_in(run_lesson):
