@@ -52,6 +52,42 @@ def test_vgg16_changed_two_ways(run_lesson):
     assert result["pretrained"] is False  # offline: vgg16_true was built with weights=None
 
 
+def test_25_tries_the_pretrained_weights_else_says_why_in_one_line(tmp_path, monkeypatch,
+                                                                    capsys):
+    """Without --pretrained, vgg16_true is the video's pretrained model when the weights are
+    cached or the server answers; offline (the tests' sockets) it is weights=None, in one line."""
+    import torchvision
+    from torchvision.models import VGG16_Weights
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch_home"))  # no cached weights here
+    lesson = load_lesson("25_model_pretrained")
+    built = []
+
+    def vgg16(weights):  # what the lesson asks torchvision for, without building 138M parameters
+        built.append(weights)
+        if weights is not None and failing:
+            raise OSError("connection reset")
+        return torch.nn.Linear(1, 1)
+
+    monkeypatch.setattr(torchvision.models, "vgg16", vgg16)
+    failing = False
+    for quick, why in ((False, "offline (download.pytorch.org does not answer)"),
+                       (True, "--quick downloads nothing")):
+        built.clear()
+        assert lesson.load_vgg16(pretrained=False, quick=quick)[1] is False
+        lines = capsys.readouterr().out.splitlines()
+        assert built == [None] and len(lines) == 1 and why in lines[0]
+    monkeypatch.setattr(lesson, "server_answers", lambda host: True)  # online
+    built.clear()
+    assert lesson.load_vgg16(pretrained=False, quick=False)[1] is True
+    assert built == [VGG16_Weights.DEFAULT]
+    failing, built[:] = True, []  # online, but the download breaks off: go on without
+    assert lesson.load_vgg16(pretrained=False, quick=False)[1] is False
+    lines = capsys.readouterr().out.splitlines()
+    assert built == [VGG16_Weights.DEFAULT, None] and len(lines) == 1
+    assert "could not be downloaded (OSError: connection reset)" in lines[0]
+
+
 def test_pretrained_offline_is_a_clear_error(run_lesson, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch_home"))  # no cached weights here
     with pytest.raises(SystemExit) as info:
