@@ -92,8 +92,9 @@ def main(argv=None) -> dict:
     run = TrainingRun(lesson_log_dir(lesson_name(__file__), args.log_dir), args, device,
                       log_every=LOG_EVERY)
 
-    # 准备数据集. CIFAR10 (tudui/data.py) is torchvision.datasets.CIFAR10, called the same way; it
-    # reads the files with an unpickler that cannot run code instead of pickle.load (see 14)
+    # 准备数据集. CIFAR10 (tudui/data.py): torchvision.datasets.CIFAR10's subclass, called the same
+    # way; it reads the files with an unpickler that cannot run code, where torchvision's own
+    # __init__ uses pickle.load (see 14)
     train_data = CIFAR10(root=args.data_root, train=True,
                          transform=torchvision.transforms.ToTensor(), download=True)
     test_data = CIFAR10(root=args.data_root, train=False,
