@@ -333,6 +333,15 @@ def nested_cifar10_message(root: Path, inner: Path) -> str:
             f"{folder / 'data_batch_1'} exists")
 
 
+def written_by_us(folder: Path) -> set[str]:
+    """The files in ``folder`` (a cifar-10-batches-py) the project wrote: a stand-in's seven
+    files and its marker. An unmarked folder was not written by us (real data unpacked by hand,
+    or an earlier copy we cannot vouch for): nothing in it is ours, nothing is deleted."""
+    if not is_synthetic(folder):
+        return set()
+    return {*CIFAR10_FILES, *marker_files(folder), SYNTHETIC_MARKER}
+
+
 def prepare_real_cifar10(root: str | os.PathLike) -> tuple[Path, str]:
     """Make ``<root>/cifar-10-batches-py`` the real, verified CIFAR-10 (downloading if needed).
 
@@ -347,7 +356,7 @@ def prepare_real_cifar10(root: str | os.PathLike) -> tuple[Path, str]:
     if inner is not None and not (root / CIFAR10_ARCHIVE).is_file():
         raise DownloadFailed(nested_cifar10_message(root, inner))
     archive, how = fetch_archive(root, CIFAR10_URL, CIFAR10_ARCHIVE, CIFAR10_MD5)
-    extract_verified(archive, root, CIFAR10_DIR, cifar10_folder_problem)
+    extract_verified(archive, root, CIFAR10_DIR, cifar10_folder_problem, written_by_us(folder))
     return folder, f"{how} {CIFAR10_ARCHIVE}, md5 verified, unpacked"
 
 
