@@ -36,8 +36,57 @@ class Exercise:
 
 NN = "tests/test_nn_blocks.py::"
 DATA = "tests/test_data_lessons.py::"
+IO = "tests/test_models_io.py::"
+TRAIN = "tests/test_training.py::"
 
 EXERCISES: tuple[Exercise, ...] = (
+    Exercise("06_read_data", "P6-P7", (
+        Blank("self.root_dir = root_dir", until="self.img_path = os.listdir(self.path)",
+              zh="MyData.__init__：记下 root_dir 和 label_dir，用 os.path.join 拼出文件夹 self.path，"
+                 "再用 os.listdir 列出里面的图片名 self.img_path",
+              en="MyData.__init__: keep root_dir and label_dir, join them into the folder "
+                 "self.path with os.path.join, list its picture names with os.listdir as "
+                 "self.img_path",
+              hint="self.root_dir = root_dir"),
+        Blank("def __getitem__",
+              zh="__getitem__：第 idx 个图片名，拼出它的路径，用 Image.open 打开；label 就是文件夹名；返回 img, label",
+              en="__getitem__: the idx-th picture name, its path, opened with Image.open; the "
+                 "label is the folder's name; return img, label",
+              hint="img_name = self.img_path[idx]"),
+        Blank("def __len__",
+              zh="__len__：有多少张图片", en="__len__: how many pictures there are",
+              hint="return len("),
+    ), (
+        (DATA + "test_06_on_the_quick_stand_in",
+         "蚂蚁和蜜蜂的数量要对，第一只蜜蜂紧跟在最后一只蚂蚁后面",
+         "the ant and bee counts should be right, the first bee right after the last ant"),
+    )),
+    Exercise("08_tensorboard", "P8-P9", (
+        Blank("writer = SummaryWriter(",
+              zh="创建 SummaryWriter，写到 fresh_log_dir(__file__, args.log_dir)（视频里是 \"logs\"）",
+              en="make the SummaryWriter, writing to fresh_log_dir(__file__, args.log_dir) (the "
+                 "video: \"logs\")",
+              hint="writer = SummaryWriter("),
+        Blank("img_PIL = Image.open(image_path)", until="img_array = np.array(img_PIL)",
+              zh="用 PIL 打开 image_path，转成 RGB，再变成 numpy 数组 img_array",
+              en="open image_path with PIL, convert it to RGB, turn it into the numpy array "
+                 "img_array",
+              hint="img_PIL = Image.open(image_path)"),
+        Blank('writer.add_image("train", img_array',
+              zh="把 img_array 写到标签 \"train\" 的第 1 步；numpy 图片是 高x宽x通道，要说明 dataformats",
+              en="write img_array under \"train\" at step 1; a numpy picture is height x width "
+                 "x channels, so say dataformats",
+              hint='writer.add_image("train", img_array, 1,'),
+        Blank("for i in range(SCALAR_STEPS)",
+              zh="每一步 i 用 add_scalar 写一个点到标签 \"y=2x\"（课程文件最后写的是 3*i）",
+              en="at each step i write one point under \"y=2x\" with add_scalar (the course's "
+                 "file ends with 3*i)",
+              hint='writer.add_scalar("y=2x",'),
+    ), (
+        (DATA + "test_08_writes_every_kind_of_summary",
+         "应该写出图片 \"train\"（第 1、2 步）和 \"y=2x\" 的每一个点",
+         "the picture \"train\" (steps 1 and 2) and every point of \"y=2x\" should be written"),
+    )),
     Exercise("10_transforms", "P10-P11", (
         Blank("tensor_trans = ", until="tensor_img = ",
               zh="用 transforms.ToTensor 把 PIL 图片 img 变成 tensor：先创建工具 tensor_trans，再用它得到 tensor_img",
@@ -251,5 +300,166 @@ EXERCISES: tuple[Exercise, ...] = (
         (NN + "test_22_model1_and_the_model_modules_model_are_the_same_network",
          "self.model1 应该和课程的 model.py 是同一个网络",
          "self.model1 should be the same network as the course's model.py"),
+    )),
+    Exercise("23_nn_loss", "P23", (
+        Blank("loss = L1Loss(reduction", until="result_mse = loss_mse(inputs, targets)",
+              zh="两个损失：L1Loss(reduction=\"sum\") 叫 loss，算出 result；nn.MSELoss() 叫 loss_mse，算出 result_mse",
+              en="two losses: L1Loss(reduction=\"sum\") as loss giving result; nn.MSELoss() as "
+                 "loss_mse giving result_mse",
+              hint='loss = L1Loss(reduction="sum")'),
+        Blank("loss_cross = nn.CrossEntropyLoss()", until="result_cross = loss_cross(x, y)",
+              zh="交叉熵：nn.CrossEntropyLoss() 叫 loss_cross，用 x 和 y 算出 result_cross",
+              en="cross-entropy: nn.CrossEntropyLoss() as loss_cross, result_cross from x and y",
+              hint="loss_cross = nn.CrossEntropyLoss()"),
+        Blank("result_loss = loss(outputs", until="result_loss.backward()",
+              zh="用 loss 算出 outputs 和 targets（放到 device 上）的 result_loss，再反向传播",
+              en="result_loss from loss, outputs and targets (on device), then backward",
+              hint="result_loss = loss(outputs, targets.to(device))"),
+    ), (
+        (NN + "test_23_losses_and_every_parameter_gets_a_gradient",
+         "L1 求和是 2.0、MSE 是 1.3333、交叉熵是 1.1019，反向传播后每个参数都有梯度",
+         "L1 (sum) 2.0, MSE 1.3333, cross-entropy 1.1019, and every parameter gets a gradient"),
+    )),
+    Exercise("24_nn_optim", "P24", (
+        Blank("optim = torch.optim.SGD(",
+              zh="优化器 optim：随机梯度下降 SGD，优化 tudui 的参数，学习率 args.lr（视频里是 0.01）",
+              en="the optimizer optim: SGD over tudui's parameters with lr=args.lr (the video: "
+                 "0.01)",
+              hint="optim = torch.optim.SGD(tudui.parameters(),"),
+        Blank("optim.zero_grad()", until="optim.step()",
+              zh="一步优化：先把上一步的梯度清零，再反向传播，再更新参数",
+              en="one optimization step: clear the previous gradients, backward, update the "
+                 "parameters",
+              hint="optim.zero_grad()"),
+    ), (
+        (NN + "test_24_sgd_running_loss_falls_and_is_logged",
+         "running_loss 应该一轮比一轮小，并写进 TensorBoard",
+         "running_loss should fall from epoch to epoch and be logged"),
+    )),
+    Exercise("26_model_save", "P26", (
+        Blank("torch.save(tudui, f)",
+              zh="保存方式1：把整个 tudui（结构+参数）保存到 f",
+              en="save method 1: the whole tudui (structure and parameters) into f",
+              hint="torch.save(tudui,"),
+        Blank("torch.save(tudui.state_dict(), f)",
+              zh="保存方式2：只保存 tudui 的参数（state_dict）到 f",
+              en="save method 2: only tudui's parameters (its state_dict) into f",
+              hint="torch.save(tudui.state_dict(),"),
+    ), (
+        (IO + "test_save_two_ways_and_load_three_ways",
+         "两个文件都要写出：方式1 是整个模型，方式2 是只有参数的字典",
+         "both files should be written: method 1 the whole model, method 2 a dict of parameters"),
+    )),
+    Exercise("26_model_load", "P26", (
+        Blank('tudui.load_state_dict(torch.load(folder / "tudui_method2.pth"',
+              zh="方式2 加载：用 torch.load(..., weights_only=True) 读出 tudui_method2.pth，再 load_state_dict 到 tudui",
+              en="load method 2: torch.load(..., weights_only=True) tudui_method2.pth, then "
+                 "load_state_dict it into tudui",
+              hint="tudui.load_state_dict(torch.load("),
+        Blank("model = torch.load(trap_file",
+              zh="方式1 加载（在允许列表里）：torch.load 读 trap_file，weights_only=True",
+              en="load method 1 (inside the allow-list): torch.load trap_file with "
+                 "weights_only=True",
+              hint="model = torch.load(trap_file,"),
+    ), (
+        (IO + "test_save_two_ways_and_load_three_ways",
+         "两种方式加载出来的参数应该和保存的一样",
+         "both ways should load the very parameters that were saved"),
+    )),
+    Exercise("27_train", "P27-P29", (
+        Blank("train_data = CIFAR10(", until="test_data = CIFAR10(",
+              zh="训练集和测试集：CIFAR10(root=args.data_root, train=..., transform=torchvision.transforms.ToTensor(), download=True)",
+              en="the train and test sets: CIFAR10 with root=args.data_root, train=True/False, "
+                 "transform=torchvision.transforms.ToTensor(), download=True",
+              hint="train_data = CIFAR10(root=args.data_root, train=True,"),
+        Blank("loss_fn = ",
+              zh="损失函数 loss_fn：交叉熵", en="the loss function loss_fn: cross-entropy",
+              hint="loss_fn = nn."),
+        Blank("optimizer = torch.optim.SGD(",
+              zh="优化器 optimizer：SGD，优化 tudui 的参数，学习率 learning_rate",
+              en="the optimizer: SGD over tudui's parameters with lr=learning_rate",
+              hint="optimizer = torch.optim.SGD("),
+        Blank("for data in train_dataloader",
+              zh="训练一步：拆出 imgs、targets，算 outputs 和 loss，优化器三步，total_train_step 加一，"
+                 "每 LOG_EVERY 步打印并写 \"train_loss\"",
+              en="one training step: unpack imgs and targets, outputs and loss, the optimizer's "
+                 "three calls, total_train_step + 1, and every LOG_EVERY steps print and write "
+                 "\"train_loss\"",
+              hint="imgs, targets = data"),
+        Blank("for data in test_dataloader",
+              zh="测试一批：算 outputs 和 loss，累加 total_test_loss；预测对的个数 accuracy 累加到 total_accuracy",
+              en="one test batch: outputs and loss, add to total_test_loss; count the right "
+                 "predictions (accuracy) into total_accuracy",
+              hint="accuracy = (outputs.argmax(1) == targets).sum()"),
+        Blank("torch.save(tudui.state_dict(), f)",
+              zh="每一轮保存 tudui 的参数（方式2）到 f",
+              en="save tudui's parameters (method 2) into f after each epoch",
+              hint="torch.save("),
+    ), (
+        (TRAIN + "test_27_follows_the_course_loop_step_for_step",
+         "每一步的 loss 应该和课程的训练循环完全一样（别忘了 zero_grad）",
+         "every step's loss should equal the course loop's (remember zero_grad)"),
+        (IO + "test_validation_reproduces_the_trained_accuracy",
+         "每轮都要保存模型，32 课能读出来并得到同样的正确率",
+         "a model should be saved each epoch, and 32 get the same accuracy from it"),
+    )),
+    Exercise("30_train_gpu", "P30-P31", (
+        Blank("tudui = Tudui()", until='if way == "cuda":',
+              zh="创建 tudui，放到 GPU：方式一 .cuda()（只在 torch.cuda.is_available() 时），方式二 .to(device)",
+              en="make tudui and put it on the GPU: way 1 .cuda() (only when "
+                 "torch.cuda.is_available()), way 2 .to(device)",
+              hint='tudui = Tudui(), then if way == "cuda":'),
+        Blank("loss_fn = nn.CrossEntropyLoss()", until='if way == "cuda":',
+              zh="损失函数 loss_fn 也放到 GPU，两种方式同上",
+              en="the loss function loss_fn goes to the GPU too, the same two ways",
+              hint="loss_fn = nn.CrossEntropyLoss()"),
+        Blank('if way == "cuda":',
+              zh="训练循环里：把 imgs 和 targets 放到 GPU，方式一 .cuda()，方式二 .to(device)",
+              en="in the training loop: imgs and targets to the GPU, way 1 .cuda(), way 2 "
+                 ".to(device)",
+              hint="imgs = imgs.cuda()"),
+        Blank('if way == "cuda":',
+              zh="测试循环里也一样：imgs 和 targets 放到 GPU",
+              en="the same in the test loop: imgs and targets to the GPU",
+              hint="imgs = imgs.cuda()"),
+    ), (
+        (TRAIN + "test_train_gpu_lesson_both_ways[to]",
+         "方式二（.to(device)）应该能训练一轮并保存模型",
+         "way 2 (.to(device)) should train an epoch and save the model"),
+        (TRAIN + "test_train_gpu_lesson_both_ways[cuda]",
+         "方式一（.cuda()）应该能训练一轮并保存模型",
+         "way 1 (.cuda()) should train an epoch and save the model"),
+        ("tests/test_video_lines.py::test_the_videos_lines_are_in_the_lesson_in_the_videos_order"
+         "[30_train_gpu]",
+         "模型、损失函数，以及两个循环里的 imgs 和 targets 都要放到 GPU，两种方式都写",
+         "the model, the loss, and imgs and targets in both loops all go to the GPU, both ways"),
+    )),
+    Exercise("32_test", "P32", (
+        Blank("image = Image.open(image_path)", until="image = image.convert('RGB')",
+              zh="用 Image.open 打开 image_path，打印，再转成 RGB（PNG 可能有 4 个通道）",
+              en="open image_path with Image.open, print it, convert it to RGB (a PNG may have 4 "
+                 "channels)",
+              hint="image = Image.open(image_path)"),
+        Blank("transform = torchvision.transforms.Compose(", until="image = transform(image)",
+              zh="transform：Resize((32, 32)) 再 ToTensor，作用在 image 上",
+              en="transform: Resize((32, 32)) then ToTensor, applied to image",
+              hint="transform = torchvision.transforms.Compose(["),
+        Blank("model = torch.load(checkpoint",
+              zh="加载模型：torch.load(checkpoint)，map_location=device，weights_only=True",
+              en="load the model: torch.load(checkpoint) with map_location=device and "
+                 "weights_only=True",
+              hint="model = torch.load(checkpoint,"),
+        Blank("image = torch.reshape(image", until="with torch.no_grad()",
+              zh="把 image reshape 成一批 (1, 3, 32, 32) 放到 device；model.eval()；不算梯度地得到 output",
+              en="reshape image to a batch (1, 3, 32, 32) on device; model.eval(); output without "
+                 "gradients",
+              hint="image = torch.reshape(image, (1, 3, 32, 32))"),
+    ), (
+        (IO + "test_validation_reproduces_the_trained_accuracy",
+         "读出的模型应该给出训练时的正确率，32x32 的图片和前三名",
+         "the loaded model should give the accuracy of training, a 32x32 picture and a top 3"),
+        (IO + "test_any_picture_mode_and_size[RGBA-size0]",
+         "4 通道的 PNG 也要能分类（转成 RGB）",
+         "a 4-channel PNG should be classified too (converted to RGB)"),
     )),
 )
