@@ -14,7 +14,29 @@ SKIP_EXIT_CODE = 3  # the lesson runner reports this as "skipped", not "failed"
 INTERRUPTED_EXIT_CODE = 130  # 128 + SIGINT: what shells report for a program stopped by Ctrl-C
 
 __all__ = ["EXIT_CODE", "INTERRUPTED", "INTERRUPTED_EXIT_CODE", "SKIP_EXIT_CODE", "CourseError",
-           "SkipLesson", "friendly_errors"]
+           "SkipLesson", "friendly_errors", "shorten"]
+
+SHOWN_CHARACTERS = 200  # of a string from a file (a key, a label, a name) quoted in a message
+LONGEST_WORD = 1000     # longer than any real path or command: a string from a file, cut too
+
+
+def shorten(value, limit: int = SHOWN_CHARACTERS) -> str:
+    """``str(value)`` for a message: its first ``limit`` characters, then "…".
+
+    Every string a message quotes from a file goes through here: a file may hold a name of
+    several megabytes. A value that cannot even be turned into text (an integer of 5,000
+    digits, a list nested too deeply) is named by its type."""
+    try:
+        text = value if isinstance(value, str) else str(value)
+    except Exception:  # ValueError (int_max_str_digits), RecursionError, a broken __str__ ...
+        return f"<{type(value).__name__}>"
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def _one_paragraph(text: str) -> str:
+    """``text`` on one line, each word that is longer than any path (a string from a file
+    that no call site shortened) cut by ``shorten``."""
+    return " ".join(word if len(word) <= LONGEST_WORD else shorten(word) for word in text.split())
 
 
 class CourseError(Exception):
@@ -22,8 +44,8 @@ class CourseError(Exception):
 
     def __init__(self, en: str, zh: str = ""):
         super().__init__(en)
-        self.en = " ".join(en.split())
-        self.zh = " ".join(zh.split())
+        self.en = _one_paragraph(en)
+        self.zh = _one_paragraph(zh)
 
     def paragraph(self) -> str:
         """The message as printed: a Chinese line (when given), then the English paragraph."""
