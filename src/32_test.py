@@ -48,7 +48,7 @@ from tudui.hymenoptera import open_picture
 from tudui.infra.checkpoints import newest_checkpoint
 from tudui.infra.commands import lesson_command
 from tudui.infra.files import atomic_write_bytes
-from tudui.infra.safe_load import existing_file, load_tudui
+from tudui.infra.safe_load import existing_file, load_tudui, refuse_non_finite
 from tudui.loaders import make_loader
 from tudui.paths import lesson_log_dir, lesson_name
 
@@ -128,6 +128,7 @@ def main(argv=None) -> dict:
     # pickled model; load_tudui reads it with weights_only=True + the course's allow-list (no code
     # from the file runs), and our state_dict files as well
     model = load_tudui(checkpoint, map_location=device)
+    refuse_non_finite(model, checkpoint)  # NaN weights would still "predict" a class
     print(f"模型 / model: {checkpoint}\n{model}")
     image = torch.reshape(image, (1, 3, 32, 32)).to(device)
     model.eval()

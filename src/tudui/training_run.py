@@ -37,12 +37,15 @@ class TrainingRun:
         self.lock = lock_folder(self.folder)
         checkpoints.check_checkpoint_names(self.folder)
         checkpoints.remove_stale_temporary_files(self.folder)
+        self.settings = {k: getattr(args, k, None) for k in
+                         ("quick", "batch_size", "lr", "shuffle", "seed", "bf16")}
+        # --resume: its file checked now, before anything in the folder changes
+        self.resume_state = checkpoints.read_resume_state(self.folder, self.settings) \
+            if getattr(args, "resume", False) else None
         # Always a fresh event file: on --resume the history is written into it again.
         for old in self.folder.glob("events.out.tfevents.*"):
             with contextlib.suppress(OSError):  # Windows: still open in this process
                 old.unlink()
-        self.settings = {k: getattr(args, k, None) for k in
-                         ("quick", "batch_size", "lr", "shuffle", "seed", "bf16")}
         self.step_losses: list = []   # this run's losses, one per step (tensors until read back)
         self.history: list[dict] = []
         self.epochs_done = self.first_epoch = 0
@@ -62,8 +65,8 @@ class TrainingRun:
         """A new run removes the old checkpoints; --resume loads the last complete epoch
         (weights, optimizer, steps), draws its history again and returns
         (total_train_step, total_test_step) to go on from."""
-        atexit.register(writer.close)  # an interrupted run still flushes its last points
         self.writer = writer
+        atexit.register(self.close_writer)  # an interrupted run still flushes its last points
         if not getattr(self.args, "resume", False):
             removed = checkpoints.remove_epoch_checkpoints(self.folder)
             (self.folder / checkpoints.RESUME_FILE).unlink(missing_ok=True)
@@ -71,10 +74,11 @@ class TrainingRun:
                 print(f"新的一轮训练：删除了上次的 {removed} 个检查点 / a new run: removed the "
                       f"previous run's {removed} checkpoint(s) from {self.folder}")
             return 0, 0
-        state = checkpoints.read_resume_state(self.folder, self.settings)
+        state = self.resume_state
         self.checkpoint = checkpoints.epoch_checkpoint_path(self.folder, state["epoch"] - 1)
         checkpoints.load_checkpoint(self.checkpoint, model, map_location=self.device)
-        optimizer.load_state_dict(state["optimizer"])
+        checkpoints.load_optimizer_state(optimizer, state["optimizer"],
+                                         self.folder / checkpoints.RESUME_FILE)
         self.epochs_done = self.first_epoch = state["epoch"]
         self.step_losses, self.history = list(state["step_losses"]), list(state["history"])
         train_dataloader.set_epoch(self.epochs_done)  # the next epoch's order, as if never cut
@@ -89,6 +93,12 @@ class TrainingRun:
                   f"（N > {self.epochs_done}）。\n{self.epochs_done} epochs are already done, "
                   f"nothing to train; pass --epochs N with N > {self.epochs_done} to train further.")
         return len(self.step_losses), self.epochs_done
+
+    def close_writer(self) -> None:
+        """``writer.close()`` at exit; a full disk was already reported as one paragraph (the
+        writer raises its failure again at every call)."""
+        with contextlib.suppress(OSError):
+            self.writer.close()
 
     def atomic_file(self, name: str):
         """``with run.atomic_file("tudui_0.pth") as f: torch.save(..., f)`` in the run's folder."""
@@ -117,7 +127,7 @@ class TrainingRun:
 
     def finish(self, **extra) -> dict:
         """Release the folder and return what a test needs to check."""
-        atexit.unregister(self.writer.close)
+        atexit.unregister(self.close_writer)
         self.lock.release()
         last = self.history[-1] if self.history else {}
         return {"step_losses": self.step_losses, "history": self.history,
