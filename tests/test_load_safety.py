@@ -8,20 +8,26 @@ from __future__ import annotations
 
 import hashlib
 import pickle
+import shutil
 import struct
+import zipfile
 from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
+from PIL import Image
 
 from conftest import load_lesson
-from tudui import data
+from tudui import data, models
+from tudui.data import CIFAR10_CLASSES
 from tudui.errors import CourseError
-from tudui.infra import cifar10_files, markers
+from tudui.infra import checkpoints, cifar10_files, legacy_pth, markers, safe_load
 from tudui.infra.cifar10_files import CIFAR10_DIR, CIFAR10_FILES
 from tudui.infra.cifar10_stand_in import write_synthetic_cifar10
 from tudui.infra.markers import SYNTHETIC_MARKER
 from tudui.infra.pickle_scan import PickleRefused, scan_pickle
+from tudui.paths import SRC_DIR
 
 
 def _err(capsys) -> str:
@@ -132,3 +138,261 @@ def test_real_and_stand_in_batches_still_load_unchanged(stand_in):
     assert np.array_equal(loaded["data"], expected["data"]) and loaded["labels"] == expected["labels"]
     labels = np.array([1, 2, 3], dtype=np.int64)  # some copies keep labels as an array
     assert np.array_equal(cifar10_files.restricted_unpickle(pickle.dumps(labels, protocol=2)), labels)
+
+
+# ---------------------------------------------------------------- model files
+
+class Tudui(torch.nn.Module):
+    """The course's model.py layout, defined here as a learner's script does: its files name
+    ``test_load_safety.Tudui``."""
+
+    def __init__(self):
+        super().__init__()
+        self.model = models.Tudui().model
+
+    def forward(self, x):
+        return self.model(x)
+
+
+def _outputs(model) -> torch.Tensor:
+    torch.manual_seed(1)
+    with torch.no_grad():
+        return model.eval()(torch.rand(2, 3, 32, 32))
+
+
+def _32(tmp_path, checkpoint, *, wrapped=False):
+    """32_test on one picture of our own (no CIFAR-10 needed) with ``checkpoint``."""
+    picture = tmp_path / "picture.png"
+    Image.new("RGB", (40, 30), (200, 30, 30)).save(picture)
+    main = load_lesson("32_test").main
+    return (main.__wrapped__ if wrapped else main)(
+        ["--log-dir", str(tmp_path / "logs"), "--device", "cpu", "--checkpoint", str(checkpoint),
+         "--image", str(picture)])
+
+
+@pytest.mark.parametrize("whole", [True, False], ids=["whole Tudui", "state_dict"])
+def test_legacy_format_files_load_safely(tmp_path, capsys, whole):
+    """torch < 1.6's format (many 2020-era copies of tudui_29_gpu.pth): the whole model used to
+    stop 32, 27 --resume and 26 with a ValueError traceback from the checkpoint scanner."""
+    torch.manual_seed(0)
+    tudui = Tudui()
+    path = tmp_path / "tudui_29_gpu.pth"
+    torch.save(tudui if whole else tudui.state_dict(), path, _use_new_zipfile_serialization=False)
+    state = safe_load.read_checkpoint(path)
+    assert "legacy format" in state["format"]
+    assert safe_load.pickled_names(path) == (["test_load_safety.Tudui"] if whole else [])
+    assert torch.equal(_outputs(safe_load.load_tudui(path)), _outputs(tudui))
+    fresh = models.Tudui()  # 27's --resume and 32 read through load_checkpoint as well
+    checkpoints.load_checkpoint(path, fresh)
+    assert torch.equal(_outputs(fresh), _outputs(tudui))
+    assert _32(tmp_path, path)["prediction"] in CIFAR10_CLASSES
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def test_a_legacy_file_may_not_declare_more_than_it_holds(tmp_path):
+    raw = tmp_path / "legacy.pth"
+    torch.save(models.Tudui().state_dict(), raw, _use_new_zipfile_serialization=False)
+    data = raw.read_bytes()
+    reader = legacy_pth.LegacyReader(data, 64, 1000)
+    float_storage = legacy_pth._StorageType(torch.float32)
+    reader.storage(float_storage, "0", "cpu", 100, None)  # 400 bytes: fine
+    with pytest.raises(pickle.UnpicklingError, match="tensors declare 4,000,000,400 bytes"):
+        reader.storage(float_storage, "1", "cpu", 10 ** 9, None)  # refused before allocating
+    cut = tmp_path / "cut.pth"
+    cut.write_bytes(data[:-1000])  # its last storage cut short
+    with pytest.raises(CourseError, match="not a checkpoint that can be read"):
+        safe_load.read_checkpoint(cut)
+
+
+def _zip_with(tmp_path, name: str, records: dict, template=None) -> Path:
+    """A torch zip file written by torch.save(template), its records replaced by ``records``
+    ({name ending: bytes or (bytes, compress_type)})."""
+    source = tmp_path / "template.pth"
+    torch.save(template if template is not None else {"w": torch.zeros(4)}, source)
+    path = tmp_path / name
+    with zipfile.ZipFile(source) as src, zipfile.ZipFile(path, "w") as out:
+        for info in src.infolist():
+            data, how = src.read(info), zipfile.ZIP_STORED
+            for ending, new in records.items():
+                if info.filename.endswith(ending):
+                    data, how = new if isinstance(new, tuple) else (new, zipfile.ZIP_STORED)
+            out.writestr(info.filename, data, compress_type=how)
+    return path
+
+
+def test_a_zip_bomb_is_refused_before_torch_reads_it(tmp_path, monkeypatch):
+    """A 50 KB file whose tensor record inflates to 48 MB (the one reported: 6 MB declaring 6 GB,
+    7 GB of memory used before it was refused): refused from the zip's directory alone."""
+    bomb = _zip_with(tmp_path, "bomb.pth", {"/data/0": (bytes(48_000_000), zipfile.ZIP_DEFLATED)})
+    assert bomb.stat().st_size < 100_000
+    monkeypatch.setattr(torch, "load", lambda *a, **k: pytest.fail("torch.load was reached"))
+    with pytest.raises(CourseError) as info:
+        safe_load.read_checkpoint(bomb)
+    assert "declares 48.0 MB of data in a file of 0.0 MB" in info.value.en
+    assert "zip bomb" in info.value.en and "not loaded" in info.value.en
+    # a real file over the cap for a course model is refused the same way; VGG16 stays under it
+    assert safe_load.MAX_MODEL_BYTES > 2 * 528_000_000
+    monkeypatch.setattr(safe_load, "MAX_MODEL_BYTES", 1000)
+    good = tmp_path / "good.pth"
+    torch.save(models.Tudui().state_dict(), good)
+    with pytest.raises(CourseError, match="at most 1e-06 GB"):
+        safe_load.read_checkpoint(good)
+
+
+def test_a_deeply_nested_pth_pickle_is_refused_not_a_crash(tmp_path):
+    """A dict key nested 200,000 deep crashed torch's weights_only unpickler (SIGSEGV)."""
+    deep = _zip_with(tmp_path, "deep.pth", {"/data.pkl": b"\x80\x02}K\x00" + b"\x85" * 200_000 +
+                                            b"K\x01s."})
+    with pytest.raises(CourseError) as info:
+        safe_load.read_checkpoint(deep)
+    assert "containers nested more than 64 deep" in info.value.en
+
+
+def test_a_layer_class_is_restored_never_called(tmp_path, monkeypatch):
+    """With the course's allow-list, a file could call Conv2d(3, 100000, 100) (12 GB): the
+    layers are restored as holders that refuse to be called."""
+    calls = []
+    monkeypatch.setattr(torch.nn.Conv2d, "__init__", lambda self, *a, **k: calls.append(a))
+    # (a Tudui, Conv2d(3, 64, 3)): names a Tudui, so the course's allow-list applies
+    pkl = (b"\x80\x02cmodel\nTudui\nctorch.nn.modules.conv\nConv2d\nK\x03K@K\x03\x87R\x86.")
+    crafted = _zip_with(tmp_path, "call.pth", {"/data.pkl": pkl})
+    with pytest.raises(CourseError, match="not a checkpoint that can be read"):
+        safe_load.read_checkpoint(crafted)
+    assert calls == []
+
+
+ODD_TENSORS = {
+    "meta": lambda w: torch.empty(w.shape, device="meta"),
+    "sparse": lambda w: w.to_sparse(),
+    "quantized": lambda w: torch.quantize_per_tensor(w, 0.1, 0, torch.qint8),
+}
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")  # torch: quantized tensors are deprecated
+@pytest.mark.parametrize("kind", list(ODD_TENSORS))
+def test_meta_sparse_and_quantized_weights_are_refused(tmp_path, capsys, kind):
+    weights = models.Tudui().state_dict()
+    weights["model.0.weight"] = ODD_TENSORS[kind](weights["model.0.weight"])
+    path = tmp_path / f"{kind}.pth"
+    torch.save(weights, path)
+    with pytest.raises(CourseError) as info:
+        safe_load.load_tudui(path)
+    assert f"does not hold plain weights: model.0.weight is a {kind}" in info.value.en
+    assert _exit_code(lambda argv: _32(tmp_path, path), None) == 2
+    assert "Traceback" not in _err(capsys)
+
+
+def test_a_cyclic_or_very_deep_module_graph_is_refused(tmp_path):
+    cyclic = Tudui()
+    cyclic.model.add_module("again", cyclic)  # the model inside itself
+    torch.save(cyclic, tmp_path / "cyclic.pth")
+    with pytest.raises(CourseError, match="holds a damaged Tudui .model.again is a module it "
+                                          "already holds"):
+        safe_load.read_checkpoint(tmp_path / "cyclic.pth")
+    deep = Tudui()
+    inner = deep.model
+    for _ in range(40):
+        inner.add_module("more", torch.nn.Sequential())
+        inner = inner.more
+    torch.save(deep, tmp_path / "deep.pth")  # refused from its pickle, before it is unpickled
+    with pytest.raises(CourseError, match="its pickle has containers nested more than 64 deep"):
+        safe_load.read_checkpoint(tmp_path / "deep.pth")
+    root = module = torch.nn.Sequential()  # 3,000 deep: RecursionError before; no recursion now
+    for _ in range(3000):
+        module.add_module("m", torch.nn.Sequential())
+        module = module.m
+    with pytest.raises(CourseError, match="modules nested more than 32 deep"):
+        safe_load._module_tensors(root, tmp_path / "x.pth")
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf")])
+def test_32_refuses_non_finite_weights(tmp_path, capsys, value):
+    """NaN weights printed "prediction: ship ... nan%", a class other than the argmax above."""
+    weights = models.Tudui().state_dict()
+    weights["model.7.weight"][3, 5] = value
+    path = tmp_path / "diverged.pth"
+    torch.save(weights, path)
+    with pytest.raises(CourseError) as info:
+        _32(tmp_path, path, wrapped=True)
+    assert "holds NaN or infinite weights (in model.7.weight)" in info.value.en
+    assert "diverged" in info.value.en and "--lr" in info.value.en
+    assert _exit_code(lambda argv: _32(tmp_path, path), None) == 2
+    err = _err(capsys)
+    assert "Traceback" not in err and "NaN" in err
+
+
+def test_long_keys_from_a_model_file_are_cut_in_messages(tmp_path):
+    weights = models.Tudui().state_dict()
+    weights["k" * 3_000_000] = torch.zeros(1)
+    torch.save(weights, tmp_path / "long.pth")
+    with pytest.raises(CourseError) as info:
+        safe_load.load_tudui(tmp_path / "long.pth")
+    assert "unexpected keys: " + "k" * 200 + "…" in info.value.en
+    assert len(info.value.en) < 1500 and len(info.value.zh) < 1500
+    # and any word longer than a path that no message shortened
+    assert CourseError("x" * 5000 + " tail").en == "x" * 200 + "… tail"
+
+
+# ---------------------------------------------------------------- 27's --resume file
+
+@pytest.fixture(scope="module")
+def one_run(data_root, tmp_path_factory) -> Path:
+    """The folder of a one-epoch 27_train --quick run: tudui_0.pth and resume.pt."""
+    log_dir = tmp_path_factory.mktemp("one_run")
+    load_lesson("27_train").main(["--data-root", str(data_root), "--log-dir", str(log_dir),
+                                  "--device", "cpu", "--quick", "--epochs", "1"])
+    return log_dir / "27_train"
+
+
+def _adam_state() -> dict:
+    tudui = models.Tudui()
+    adam = torch.optim.Adam(tudui.parameters())
+    tudui(torch.rand(2, 3, 32, 32)).sum().backward()
+    adam.step()
+    return adam.state_dict()
+
+
+def _nan_weights(folder: Path) -> None:
+    weights = torch.load(folder / "tudui_0.pth", weights_only=True)
+    weights["model.0.bias"][0] = float("nan")
+    torch.save(weights, folder / "tudui_0.pth")
+
+
+RESUME_CHANGES = {  # what is done to a good run's folder -> what the paragraph says
+    "Adam's state": (lambda state, folder: state.update(optimizer=_adam_state()),
+                     "it holds the state of another optimizer (with the settings amsgrad, betas"),
+    "no history": (lambda state, folder: state.pop("history"), "it has no history"),
+    "epoch as text": (lambda state, folder: state.update(epoch="1"), "epoch is a str"),
+    "epoch 0": (lambda state, folder: state.update(epoch=0), "its epoch is 0"),
+    "nan loss": (lambda state, folder: state["step_losses"].__setitem__(3, float("nan")),
+                 "holds NaN or infinite training state (in step_losses[3])"),
+    "nan weights": (lambda state, folder: _nan_weights(folder),
+                    "tudui_0.pth holds NaN or infinite weights (in model.0.bias)"),
+}
+
+
+@pytest.mark.parametrize("change", list(RESUME_CHANGES))
+def test_a_resume_file_of_another_shape_is_refused_and_nothing_changes(one_run, data_root,
+                                                                       tmp_path, capsys, change):
+    folder = tmp_path / "27_train"
+    shutil.copytree(one_run, folder)
+    state = torch.load(folder / "resume.pt", weights_only=True)
+    damage, why = RESUME_CHANGES[change]
+    damage(state, folder)
+    torch.save(state, folder / "resume.pt")
+    before = {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
+    argv = ["--data-root", str(data_root), "--log-dir", str(tmp_path), "--device", "cpu",
+            "--quick", "--epochs", "2", "--resume"]
+    assert _exit_code(load_lesson("27_train").main, argv) == 2
+    err = _err(capsys)
+    assert why in err and "Traceback" not in err, err
+    # checkpoints, resume.pt and the interrupted run's TensorBoard file as they were; no lock
+    assert {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()} == before
+
+
+def test_the_resume_check_is_no_assert():
+    """``python -O`` removes asserts: the checks are real ones."""
+    source = (SRC_DIR / "tudui" / "infra" / "checkpoints.py").read_text("utf-8")
+    assert "assert " not in source
+    assert checkpoints._resume_state_problem({"epoch": 0, "optimizer": {}, "step_losses": [],
+                                              "history": [], "settings": {}}) == "its epoch is 0"

@@ -35,17 +35,19 @@ class TrainingRun:
         self.folder, self.args, self.device, self.log_every = Path(folder), args, device, log_every
         quiet_when_output_closes()
         self.lock = lock_folder(self.folder)
-        checkpoints.check_checkpoint_names(self.folder)
-        checkpoints.remove_stale_temporary_files(self.folder)
         self.settings = {k: getattr(args, k, None) for k in
                          ("quick", "batch_size", "lr", "shuffle", "seed", "bf16")}
-        # --resume: its file checked now, before anything in the folder changes
-        self.resume_state = checkpoints.read_resume_state(self.folder, self.settings) \
-            if getattr(args, "resume", False) else None
-        # Always a fresh event file: on --resume the history is written into it again.
-        for old in self.folder.glob("events.out.tfevents.*"):
-            with contextlib.suppress(OSError):  # Windows: still open in this process
-                old.unlink()
+        try:
+            checkpoints.check_checkpoint_names(self.folder)
+            # --resume: its file checked now, before anything in the folder changes
+            self.resume_state = checkpoints.read_resume_state(self.folder, self.settings) \
+                if getattr(args, "resume", False) else None
+        except BaseException:
+            self.lock.release()  # refused: the folder as it was, without our lock
+            raise
+        checkpoints.remove_stale_temporary_files(self.folder)
+        # The earlier runs' event files, removed by start() once this run really starts
+        self.old_events = set(self.folder.glob("events.out.tfevents.*"))
         self.step_losses: list = []   # this run's losses, one per step (tensors until read back)
         self.history: list[dict] = []
         self.epochs_done = self.first_epoch = 0
@@ -67,6 +69,20 @@ class TrainingRun:
         (total_train_step, total_test_step) to go on from."""
         self.writer = writer
         atexit.register(self.close_writer)  # an interrupted run still flushes its last points
+        if getattr(self.args, "resume", False):
+            try:
+                checkpoints.load_checkpoint(
+                    checkpoints.epoch_checkpoint_path(self.folder, self.resume_state["epoch"] - 1),
+                    model, map_location=self.device)
+                checkpoints.load_optimizer_state(optimizer, self.resume_state["optimizer"],
+                                                 self.folder / checkpoints.RESUME_FILE)
+            except BaseException:  # refused: the folder as it was (the new event file goes)
+                self._abandon()
+                raise
+        # Always a fresh event file: on --resume the history is written into it again.
+        for old in self.old_events:
+            with contextlib.suppress(OSError):  # Windows: still open in this process
+                old.unlink()
         if not getattr(self.args, "resume", False):
             removed = checkpoints.remove_epoch_checkpoints(self.folder)
             (self.folder / checkpoints.RESUME_FILE).unlink(missing_ok=True)
@@ -76,9 +92,6 @@ class TrainingRun:
             return 0, 0
         state = self.resume_state
         self.checkpoint = checkpoints.epoch_checkpoint_path(self.folder, state["epoch"] - 1)
-        checkpoints.load_checkpoint(self.checkpoint, model, map_location=self.device)
-        checkpoints.load_optimizer_state(optimizer, state["optimizer"],
-                                         self.folder / checkpoints.RESUME_FILE)
         self.epochs_done = self.first_epoch = state["epoch"]
         self.step_losses, self.history = list(state["step_losses"]), list(state["history"])
         train_dataloader.set_epoch(self.epochs_done)  # the next epoch's order, as if never cut
@@ -93,6 +106,15 @@ class TrainingRun:
                   f"（N > {self.epochs_done}）。\n{self.epochs_done} epochs are already done, "
                   f"nothing to train; pass --epochs N with N > {self.epochs_done} to train further.")
         return len(self.step_losses), self.epochs_done
+
+    def _abandon(self) -> None:
+        """Leave the folder as it was: the writer's new event file removed, the lock released."""
+        self.close_writer()
+        atexit.unregister(self.close_writer)
+        for new in set(self.folder.glob("events.out.tfevents.*")) - self.old_events:
+            with contextlib.suppress(OSError):
+                new.unlink()
+        self.lock.release()
 
     def close_writer(self) -> None:
         """``writer.close()`` at exit; a full disk was already reported as one paragraph (the
