@@ -6,10 +6,15 @@ Each case: one clear paragraph (exit 2) or a clean stop, never a traceback or a 
 
 from __future__ import annotations
 
+import errno
 import hashlib
+import os
 import pickle
 import shutil
 import struct
+import subprocess
+import sys
+import threading
 import zipfile
 from pathlib import Path
 
@@ -25,6 +30,7 @@ from tudui.errors import CourseError
 from tudui.infra import checkpoints, cifar10_files, legacy_pth, markers, safe_load
 from tudui.infra.cifar10_files import CIFAR10_DIR, CIFAR10_FILES
 from tudui.infra.cifar10_stand_in import write_synthetic_cifar10
+from tudui.infra.hymenoptera_files import write_synthetic_hymenoptera
 from tudui.infra.markers import SYNTHETIC_MARKER
 from tudui.infra.pickle_scan import PickleRefused, scan_pickle
 from tudui.paths import SRC_DIR
@@ -396,3 +402,109 @@ def test_the_resume_check_is_no_assert():
     assert "assert " not in source
     assert checkpoints._resume_state_problem({"epoch": 0, "optimizer": {}, "step_losses": [],
                                               "history": [], "settings": {}}) == "its epoch is 0"
+
+
+# ---------------------------------------------------------------- the terminal around a lesson
+
+def _disk_full_after(monkeypatch, writes: int) -> None:
+    """TensorBoard's event writer (run in its writer thread) meets a full disk after ``writes``
+    records, as on a laptop whose disk fills up during a lesson."""
+    from tensorboard.summary.writer import record_writer
+
+    real, done = record_writer.RecordWriter.write, []
+
+    def write(self, data):
+        done.append(1)
+        if len(done) > writes:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(self, data)
+
+    monkeypatch.setattr(record_writer.RecordWriter, "write", write)
+
+
+def test_a_full_disk_under_tensorboards_thread_is_one_paragraph(data_root, tmp_path, monkeypatch,
+                                                                capsys):
+    thread_reports = []
+    monkeypatch.setattr(threading, "excepthook", thread_reports.append)
+    _disk_full_after(monkeypatch, 3)
+    argv = ["--data-root", str(data_root), "--log-dir", str(tmp_path), "--quick"]
+    assert _exit_code(load_lesson("08_tensorboard").main, argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("no space left on the disk") == 1 and "Traceback" not in err
+    assert "Exception in thread" not in err and thread_reports == []
+
+
+FULL_DISK_27 = """
+import errno, runpy, sys
+from tensorboard.summary.writer import record_writer
+real = record_writer.RecordWriter.write
+done = []
+def write(self, data):
+    done.append(1)
+    if len(done) > 2:
+        raise OSError(errno.ENOSPC, "No space left on device")
+    return real(self, data)
+record_writer.RecordWriter.write = write
+sys.argv = sys.argv[1:]
+sys.path.insert(0, sys.argv[0].rsplit("/", 1)[0])  # as `python src/27_train.py` does
+runpy.run_path(sys.argv[0], run_name="__main__")
+"""
+
+
+def test_a_full_disk_during_training_is_one_paragraph_to_the_end(data_root, tmp_path):
+    """27 in its own process: the writer thread's failure, and the writer closed at exit."""
+    proc = subprocess.run(
+        [sys.executable, "-c", FULL_DISK_27, (SRC_DIR / "27_train.py").as_posix(), "--quick",
+         "--epochs", "1", "--device", "cpu", "--data-root", str(data_root), "--log-dir",
+         str(tmp_path)], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert proc.stderr.count("no space left on the disk") == 1
+    assert "Traceback" not in proc.stderr and "Exception" not in proc.stderr, proc.stderr
+
+
+class _ClosedPipe:
+    """sys.stdout after `| head -1` has gone: every write fails; its file descriptor is a pipe
+    of the test's own (the lesson points it at the null device)."""
+
+    encoding = "utf-8"
+
+    def __init__(self, fd: int):
+        self.fd = fd
+
+    def write(self, text):
+        raise BrokenPipeError(errno.EPIPE, "Broken pipe")
+
+    def flush(self):
+        pass
+
+    def fileno(self):
+        return self.fd
+
+
+def test_a_closed_output_ends_a_lesson_quietly(data_root, monkeypatch, capsys):
+    """`python src/06_read_data.py --quick | head -1` ended in a BrokenPipeError traceback: now
+    the lesson stops without a word, 141 as a program stopped by SIGPIPE."""
+    read_end, write_end = os.pipe()
+    try:
+        monkeypatch.setattr(sys, "stdout", _ClosedPipe(write_end))
+        argv = ["--data-root", str(data_root), "--quick"]
+        assert _exit_code(load_lesson("06_read_data").main, argv) == 141
+    finally:
+        os.close(read_end)
+        os.close(write_end)
+    assert capsys.readouterr().err == ""
+
+
+def test_06_with_a_16_bit_picture_as_its_error_image(tmp_path, capsys):
+    write_synthetic_hymenoptera(tmp_path, quick=True)
+    folder = tmp_path / "train" / "ants_image"
+    first = sorted(folder.iterdir())[0]
+    first.unlink()  # replaced by a 16-bit PNG of the same name (its label file still pairs)
+    sixteen_bit = first.with_suffix(".png")
+    Image.fromarray(np.arange(64 * 48, dtype=np.uint16).reshape(48, 64) * 20).save(sixteen_bit)
+    assert Image.open(sixteen_bit).mode == "I;16"
+    result = load_lesson("06_read_data").main(["--data-root", str(tmp_path), "--quick"])
+    assert result["error_name"] == sixteen_bit.name and result["error_index"] == 0
+    assert result["error_shape"] == (1, 256, 256) and result["fixed_shape"] == (3, 256, 256)
+    assert "should be a float tensor" in result["error_message"]
+    assert "Traceback" not in capsys.readouterr().err
