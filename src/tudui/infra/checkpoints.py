@@ -194,7 +194,7 @@ def read_resume_state(folder: Path, settings: dict) -> dict:
     changed = {k: (saved.get(k), v) for k, v in settings.items()
                if k in saved and saved.get(k) != v}
     if changed:
-        listed = ", ".join(f"{k}: {old} -> {new}" for k, (old, new) in changed.items())
+        listed = ", ".join(f"{k}: {shorten(old)} -> {new}" for k, (old, new) in changed.items())
         raise CourseError(
             f"--resume: {folder} was trained with other settings ({listed}). Resume with "
             "the same flags as the interrupted run, or start a new run without --resume.",

@@ -172,7 +172,8 @@ def read_legacy(path: Path, map_location) -> dict:
     if isinstance(state, PickledTudui):
         weights = _module_tensors(state, path)
         found = {"model": weights, "format": f"whole model (method 1, legacy format, pickled as "
-                                               f"{tudui_names[0]})", "pickled_as": tudui_names[0]}
+                                               f"{shorten(tudui_names[0])})",
+                 "pickled_as": tudui_names[0]}
     else:
         found = _as_checkpoint(path, state)
         found["format"] += ", legacy format"
@@ -274,13 +275,14 @@ def _load_whole_tudui(path: Path, map_location, names: list[str]) -> dict:
             model = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as err:  # a global off the list, a damaged file: nothing was run
         raise unreadable(path, err) from None
+    name = shorten(names[0])
     if type(model) is not PickledTudui:  # e.g. {"net": tudui} or [tudui]: not the course's file
         raise CourseError(
-            f"{path} names {names[0]} but holds a {type(model).__name__}, not a whole {CLASS_NAME} "
+            f"{path} names {name} but holds a {type(model).__name__}, not a whole {CLASS_NAME} "
             f"model. {TRAINING_HINT}.",
-            f"{path} 中记录了 {names[0]}，但保存的不是整个 {CLASS_NAME} 模型，请换一个模型文件。")
+            f"{path} 中记录了 {name}，但保存的不是整个 {CLASS_NAME} 模型，请换一个模型文件。")
     weights = _module_tensors(model, path)
-    return {"model": weights, "format": f"whole model (method 1, pickled as {names[0]})",
+    return {"model": weights, "format": f"whole model (method 1, pickled as {name})",
             "pickled_as": names[0]}
 
 
