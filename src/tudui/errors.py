@@ -16,8 +16,8 @@ SKIP_EXIT_CODE = 3  # the lesson runner reports this as "skipped", not "failed"
 INTERRUPTED_EXIT_CODE = 130  # 128 + SIGINT: what shells report for a program stopped by Ctrl-C
 CLOSED_OUTPUT_EXIT_CODE = 141  # 128 + SIGPIPE: `lesson | head -1`, the reader left
 
-__all__ = ["EXIT_CODE", "INTERRUPTED", "INTERRUPTED_EXIT_CODE", "SKIP_EXIT_CODE", "CourseError",
-           "SkipLesson", "friendly_errors", "shorten"]
+__all__ = ["CLOSED_OUTPUT_EXIT_CODE", "EXIT_CODE", "INTERRUPTED", "INTERRUPTED_EXIT_CODE",
+           "SKIP_EXIT_CODE", "CourseError", "SkipLesson", "friendly_errors", "shorten"]
 
 SHOWN_CHARACTERS = 200  # of a string from a file (a key, a label, a name) quoted in a message
 LONGEST_WORD = 1000     # longer than any real path or command: a string from a file, cut too
@@ -46,9 +46,9 @@ class CourseError(Exception):
     """A failure the learner can fix: printed as one paragraph (Chinese, then English), exit 2."""
 
     def __init__(self, en: str, zh: str = ""):
-        super().__init__(en)
         self.en = _one_paragraph(en)
         self.zh = _one_paragraph(zh)
+        super().__init__(self.en)
 
     def paragraph(self) -> str:
         """The message as printed: a Chinese line (when given), then the English paragraph."""
