@@ -27,9 +27,11 @@ by ``legacy_pth`` under the same allow-list. The weights that come out are plain
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
 import re
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -271,7 +273,7 @@ def _module_tensors(model: nn.Module, path: Path) -> dict[str, torch.Tensor]:
 def _load_whole_tudui(path: Path, map_location, names: list[str]) -> dict:
     """A course method-1 file: weights_only=True with the allow-list, then only its tensors."""
     try:
-        with torch.serialization.safe_globals(course_allow_list(path)):
+        with torch.serialization.safe_globals(course_allow_list(path)), _quiet_torch_load():
             model = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as err:  # a global off the list, a damaged file: nothing was run
         raise unreadable(path, err) from None
@@ -314,7 +316,8 @@ def read_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
     if check_model_file(path) == "legacy":
         return read_legacy(path, map_location)
     try:
-        state = torch.load(path, map_location=map_location, weights_only=True)
+        with _quiet_torch_load():
+            state = torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as err:  # a pickled class: the course's whole Tudui, or not
         names = pickled_names(path) if "Unsupported global" in _clean(err) else []
         if not names:
@@ -323,6 +326,15 @@ def read_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
     except Exception as err:  # truncated, random bytes, not a torch.save file, unreadable ...
         raise unreadable(path, err) from None
     return _as_checkpoint(path, state)
+
+
+@contextlib.contextmanager
+def _quiet_torch_load():
+    """torch.load's own warnings (on sparse or quantized tensors, which fit_weights then
+    refuses with a paragraph) left out: the paragraph says what matters."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        yield
 
 
 def _as_checkpoint(path: Path, state) -> dict:
