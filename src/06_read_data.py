@@ -211,7 +211,7 @@ def error_image_demo(dataset: LabelFolderData, transform, error_index: int | Non
     error = ""
     try:
         transforms.Normalize([0.5, 0.5, 0.5], [0.5, 0.5, 0.5])(bad)
-    except RuntimeError as err:
+    except (RuntimeError, TypeError) as err:  # TypeError: a 16-bit picture's integer tensor
         error = str(err)
         print("  Normalize 报错 / fails:", error)
     fix = transforms.Compose([transforms.Lambda(lambda img: img.convert("RGB")), transform])

@@ -52,7 +52,7 @@ from tudui.hymenoptera import open_picture
 from tudui.infra.checkpoints import newest_checkpoint
 from tudui.infra.commands import lesson_command
 from tudui.infra.files import atomic_write_bytes
-from tudui.infra.safe_load import existing_file, load_tudui
+from tudui.infra.safe_load import existing_file, load_tudui, refuse_non_finite
 from tudui.loaders import make_loader
 from tudui.paths import lesson_log_dir, lesson_name
 
@@ -131,6 +131,7 @@ def main(argv=None) -> dict:
         model = None
     if not is_whole_tudui(model):  # extra: our 27/30 state_dicts (method 2) and other layouts
         model = load_tudui(checkpoint, map_location=device)
+    refuse_non_finite(model, checkpoint)  # extra: NaN weights would still "predict" a class
     print(f"模型 / model: {checkpoint}")
     print(model)
     image = torch.reshape(image, (1, 3, 32, 32)).to(device)

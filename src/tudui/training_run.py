@@ -36,14 +36,19 @@ class TrainingRun:
         self.folder, self.args, self.device, self.log_every = Path(folder), args, device, log_every
         quiet_when_output_closes()
         self.lock = lock_folder(self.folder)
-        checkpoints.check_checkpoint_names(self.folder)
-        checkpoints.remove_stale_temporary_files(self.folder)
-        # Always a fresh event file: on --resume the history is written into it again.
-        for old in self.folder.glob("events.out.tfevents.*"):
-            with contextlib.suppress(OSError):  # Windows: still open in this process
-                old.unlink()
         self.settings = {k: getattr(args, k, None) for k in
                          ("quick", "batch_size", "lr", "shuffle", "seed", "bf16")}
+        try:
+            checkpoints.check_checkpoint_names(self.folder)
+            # --resume: its file checked now, before anything in the folder changes
+            self.resume_state = checkpoints.read_resume_state(self.folder, self.settings) \
+                if getattr(args, "resume", False) else None
+        except BaseException:
+            self.lock.release()  # refused: the folder as it was, without our lock
+            raise
+        checkpoints.remove_stale_temporary_files(self.folder)
+        # The earlier runs' event files, removed once this run really starts
+        self.old_events = set(self.folder.glob("events.out.tfevents.*"))
         self.step_losses: list = []   # this run's losses, one per step (tensors until read back)
         self.history: list[dict] = []
         self.epochs_done = self.first_epoch = 0
@@ -58,8 +63,8 @@ class TrainingRun:
         """Before the course's loop: a new run removes the old checkpoints; ``--bf16`` runs the
         forward passes of ``model`` and ``loss_fn`` under autocast; every training step's loss
         is kept (``loss_fn``'s output while gradients are on) for resume.pt and the result."""
-        atexit.register(writer.close)  # an interrupted run still flushes its last points
         self.model, self.optimizer, self.writer = model, optimizer, writer
+        atexit.register(self.close_writer)  # an interrupted run still flushes its last points
         self.train_dataloader = train_dataloader
         if getattr(self.args, "bf16", False):
             amp_dtype = bf16_or_fp32(self.device)  # None (fp32) where bf16 is not native
@@ -69,6 +74,7 @@ class TrainingRun:
                         module.forward)
         loss_fn.register_forward_hook(self._keep_training_loss)
         if not getattr(self.args, "resume", False):
+            self._remove_old_events()
             removed = checkpoints.remove_epoch_checkpoints(self.folder)
             (self.folder / checkpoints.RESUME_FILE).unlink(missing_ok=True)
             if removed:
@@ -83,10 +89,16 @@ class TrainingRun:
         """--resume: load the last complete epoch (weights, optimizer, the next epoch's data
         order), draw its history again and return (total_train_step, total_test_step) to go on
         from; total_test_step is the number of epochs done."""
-        state = checkpoints.read_resume_state(self.folder, self.settings)
+        state = self.resume_state
         self.checkpoint = checkpoints.epoch_checkpoint_path(self.folder, state["epoch"] - 1)
-        checkpoints.load_checkpoint(self.checkpoint, self.model, map_location=self.device)
-        self.optimizer.load_state_dict(state["optimizer"])
+        try:
+            checkpoints.load_checkpoint(self.checkpoint, self.model, map_location=self.device)
+            checkpoints.load_optimizer_state(self.optimizer, state["optimizer"],
+                                             self.folder / checkpoints.RESUME_FILE)
+        except BaseException:  # refused: the folder as it was (the new event file goes)
+            self._abandon()
+            raise
+        self._remove_old_events()  # the history is written again into the new event file
         self.epochs_done = self.first_epoch = state["epoch"]
         self.step_losses, self.history = list(state["step_losses"]), list(state["history"])
         self.train_dataloader.set_epoch(self.epochs_done)  # the next epoch's order, as if never cut
@@ -101,6 +113,27 @@ class TrainingRun:
                   f"（N > {self.epochs_done}）。\n{self.epochs_done} epochs are already done, "
                   f"nothing to train; pass --epochs N with N > {self.epochs_done} to train further.")
         return len(self.step_losses), self.epochs_done
+
+    def _remove_old_events(self) -> None:
+        """A fresh TensorBoard file: the earlier runs' event files go once this run starts."""
+        for old in self.old_events:
+            with contextlib.suppress(OSError):  # Windows: still open in this process
+                old.unlink()
+
+    def _abandon(self) -> None:
+        """Leave the folder as it was: the writer's new event file removed, the lock released."""
+        self.close_writer()
+        atexit.unregister(self.close_writer)
+        for new in set(self.folder.glob("events.out.tfevents.*")) - self.old_events:
+            with contextlib.suppress(OSError):
+                new.unlink()
+        self.lock.release()
+
+    def close_writer(self) -> None:
+        """``writer.close()`` at exit; a full disk was already reported as one paragraph (the
+        writer raises its failure again at every call)."""
+        with contextlib.suppress(OSError):
+            self.writer.close()
 
     def atomic_file(self, name: str):
         """``with run.atomic_file("tudui_0.pth") as f: torch.save(..., f)`` in the run's folder."""
@@ -128,7 +161,7 @@ class TrainingRun:
 
     def finish(self, **extra) -> dict:
         """Release the folder and return what a test needs to check."""
-        atexit.unregister(self.writer.close)
+        atexit.unregister(self.close_writer)
         self.lock.release()
         last = self.history[-1] if self.history else {}
         return {"step_losses": self.step_losses, "history": self.history,
