@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from tudui import torch_installed  # noqa: F401  # isort: skip (one clear line without torch)
 import argparse
+import re
 import sys
 from pathlib import Path
 
@@ -85,8 +86,13 @@ def report(results: list, folder: Path) -> int:
             print(f"{_mark(True)} {ex.lesson[:2]} {ex.lesson}")
         elif r.status == "failed":
             print(f"{_mark(False)} {ex.lesson[:2]} {ex.lesson}")
-            if r.open_blanks and "练一练" in r.detail:
-                number, line = r.open_blanks[0]
+            gap = re.search(r"练一练 / your turn: (\S+) #(\d+)", r.detail)
+            if gap and gap.group(1) != ex.lesson:  # its check runs an earlier exercise
+                print(f"  先完成 / finish first: practice/{gap.group(1)}.py (这一题的检查也要运行它 "
+                      "/ this exercise's check runs it too)")
+            elif gap:
+                number = int(gap.group(2))
+                line = dict(r.open_blanks).get(number, "?")
                 print(f"  练一练 #{number} 还没写 / gap #{number} is still to write: "
                       f"practice/{ex.lesson}.py line {line}")
             else:

@@ -128,7 +128,7 @@ def _wrap_wide(text: str, width: int) -> list[str]:
     lines, line, columns = [], "", 0
     for token in re.findall(r"[\x21-\x7e]+|\s+|.", text):
         size = sum(2 if ord(char) > 0x2e7f else 1 for char in token)
-        if columns + size > width and line.strip():
+        if columns + size > width and line.strip() and token not in "，。、；：）」":
             lines.append(line.rstrip())
             line, columns = "", 0
             if token.isspace():
@@ -271,14 +271,21 @@ def _short(text: str, limit: int = 240) -> str:
 
 
 class _Recorder:
-    """A pytest plugin: every test's outcome; stops the session at the first failure unless
-    ``keep_going``."""
+    """A pytest plugin: every test's outcome. Once an exercise has failed, its other checks are
+    skipped; the whole session stops at the first failure unless ``keep_going``."""
 
-    def __init__(self, keep_going: bool):
-        self.keep_going, self.failed, self.passed, self.session = keep_going, {}, set(), None
+    def __init__(self, keep_going: bool, owners: dict[str, set[str]]):
+        self.keep_going, self.owners = keep_going, owners
+        self.failed, self.passed, self.failed_lessons, self.session = {}, set(), set(), None
 
     def pytest_sessionstart(self, session):
         self.session = session
+
+    def pytest_runtest_setup(self, item):
+        import pytest
+
+        if self.owners.get(item.nodeid, set()) <= self.failed_lessons:
+            pytest.skip("练一练: this exercise already failed a check")
 
     def pytest_runtest_logreport(self, report):
         if report.failed and report.nodeid not in self.failed:
@@ -288,6 +295,7 @@ class _Recorder:
             # a gap reached inside main() is a SystemExit(2) after friendly_errors printed it
             self.failed[report.nodeid] = gap.group(0) if gap and "练一练" not in message \
                 else message
+            self.failed_lessons |= self.owners.get(report.nodeid, set())
             if not self.keep_going and self.session is not None:
                 self.session.shouldstop = "练一练: first failing exercise"
         elif report.when == "call" and report.passed:
@@ -303,8 +311,12 @@ def check(exercises: list[Exercise] | None = None, folder: Path = PRACTICE_DIR,
 
     exercises = list(EXERCISES if exercises is None else exercises)
     started = [ex for ex in exercises if practice_file(ex, folder).is_file()]
-    node_ids = [node for ex in started for node, _, _ in ex.checks]
-    recorder = _Recorder(keep_going)
+    owners: dict[str, set[str]] = {}
+    for ex in started:
+        for node, _, _ in ex.checks:
+            owners.setdefault(node, set()).add(ex.lesson)
+    node_ids = list(owners)  # in course order, each once (26's two lessons share a check)
+    recorder = _Recorder(keep_going, owners)
     if node_ids:
         previous = os.environ.get(LESSON_DIR_VARIABLE)
         os.environ[LESSON_DIR_VARIABLE] = str(folder)
@@ -339,8 +351,10 @@ def check(exercises: list[Exercise] | None = None, folder: Path = PRACTICE_DIR,
             results.append(Result(ex, "not checked", open_blanks=still_open))
         elif failure is not None:
             node, zh, en = failure
-            results.append(Result(ex, "failed", (zh, en), _short(recorder.failed[node]),
-                                  still_open))
+            detail = _short(recorder.failed[node])
+            if still_open and "练一练" not in detail:  # e.g. a line check: the gap comes first
+                detail = f"{PLACEHOLDER}: {ex.lesson} #{still_open[0][0]}"
+            results.append(Result(ex, "failed", (zh, en), detail, still_open))
             stopped = not keep_going
         elif all(node in recorder.passed for node, _, _ in ex.checks):
             results.append(Result(ex, "done", open_blanks=still_open))

@@ -423,16 +423,16 @@ EXERCISES: tuple[Exercise, ...] = (
               en="the same in the test loop: imgs and targets to the GPU",
               hint="imgs = imgs.cuda()"),
     ), (
+        ("tests/test_video_lines.py::test_the_videos_lines_are_in_the_lesson_in_the_videos_order"
+         "[30_train_gpu]",
+         "模型、损失函数，以及两个循环里的 imgs 和 targets 都要放到 GPU，两种方式都写",
+         "the model, the loss, and imgs and targets in both loops all go to the GPU, both ways"),
         (TRAIN + "test_train_gpu_lesson_both_ways[to]",
          "方式二（.to(device)）应该能训练一轮并保存模型",
          "way 2 (.to(device)) should train an epoch and save the model"),
         (TRAIN + "test_train_gpu_lesson_both_ways[cuda]",
          "方式一（.cuda()）应该能训练一轮并保存模型",
          "way 1 (.cuda()) should train an epoch and save the model"),
-        ("tests/test_video_lines.py::test_the_videos_lines_are_in_the_lesson_in_the_videos_order"
-         "[30_train_gpu]",
-         "模型、损失函数，以及两个循环里的 imgs 和 targets 都要放到 GPU，两种方式都写",
-         "the model, the loss, and imgs and targets in both loops all go to the GPU, both ways"),
     )),
     Exercise("32_test", "P32", (
         Blank("image = Image.open(image_path)", until="image = image.convert('RGB')",
