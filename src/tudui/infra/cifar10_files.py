@@ -15,7 +15,7 @@ import numpy as np
 
 from tudui.errors import CourseError
 from tudui.infra.commands import prepare_command
-from tudui.infra.downloads import DownloadFailed, extract_verified, fetch_archive
+from tudui.infra.downloads import DownloadFailed, archive_urls, extract_verified, fetch_archive
 from tudui.infra.markers import SYNTHETIC_MARKER, is_synthetic, marker_files
 from tudui.paths import absolute
 
@@ -24,6 +24,9 @@ CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer",
 CIFAR10_DIR = "cifar-10-batches-py"
 CIFAR10_ARCHIVE = "cifar-10-python.tar.gz"
 CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
+CIFAR10_URL_ENV = "TUDUI_CIFAR10_URL"  # mirrors of the same archive, separated by spaces
+CIFAR10_MIRROR_OPTION = ("`python src/00_prepare_data.py --url URL`, or the environment variable "
+                         f"{CIFAR10_URL_ENV}")
 CIFAR10_FILES = tuple(f"data_batch_{i}" for i in range(1, 6)) + ("test_batch", "batches.meta")
 # The md5 of the archive and of each file, as torchvision publishes them (its CIFAR10 class)
 CIFAR10_MD5 = "c58f30108f718f92721af3b95e74349a"
@@ -333,11 +336,12 @@ def nested_cifar10_message(root: Path, inner: Path) -> str:
             f"{folder / 'data_batch_1'} exists")
 
 
-def prepare_real_cifar10(root: str | os.PathLike) -> tuple[Path, str]:
-    """Make ``<root>/cifar-10-batches-py`` the real, verified CIFAR-10 (downloading if needed).
+def prepare_real_cifar10(root: str | os.PathLike, urls=()) -> tuple[Path, str]:
+    """Make ``<root>/cifar-10-batches-py`` the real, verified CIFAR-10 (downloading if needed,
+    from ``urls`` (``--url``), then the mirrors in $TUDUI_CIFAR10_URL, then the official URL).
 
     Returns (folder, how); replaces a stand-in once the real data is complete; raises
-    DownloadFailed with the reason.
+    DownloadFailed with the reason (DownloadInterrupted on Ctrl-C, the .part kept).
     """
     root = absolute(root)
     folder = root / CIFAR10_DIR
@@ -346,7 +350,8 @@ def prepare_real_cifar10(root: str | os.PathLike) -> tuple[Path, str]:
     inner = find_nested_cifar10(root)
     if inner is not None and not (root / CIFAR10_ARCHIVE).is_file():
         raise DownloadFailed(nested_cifar10_message(root, inner))
-    archive, how = fetch_archive(root, CIFAR10_URL, CIFAR10_ARCHIVE, CIFAR10_MD5)
+    archive, how = fetch_archive(root, archive_urls(CIFAR10_URL, urls, CIFAR10_URL_ENV),
+                                 CIFAR10_ARCHIVE, CIFAR10_MD5, mirror_option=CIFAR10_MIRROR_OPTION)
     extract_verified(archive, root, CIFAR10_DIR, cifar10_folder_problem)
     return folder, f"{how} {CIFAR10_ARCHIVE}, md5 verified, unpacked"
 
