@@ -243,7 +243,8 @@ class _Progress:
             self.bar.update(size)
         elif now - self.last_line[0] >= PROGRESS_EVERY_S:
             self.say("  " + self.line(now))
-        if not self.warned and self.total and now - self.run_start >= SLOW_CHECK_AFTER_S:
+        if not self.warned and self.total and now - self.run_start >= SLOW_CHECK_AFTER_S \
+                and now > self.run_start:
             rate = self.run_bytes / (now - self.run_start)
             left = (self.total - self.done) / rate
             if left > SLOW_WHEN_LEFT_S:
@@ -384,8 +385,9 @@ class _Transfer:
                 failures = 0 if now > furthest else failures + 1
                 furthest = max(furthest, now)
                 if failures > RETRIES:
-                    raise _GiveUpOnURL(f"{err}; gave up after {RETRIES + 1} tries that got no "
-                                       "further") from None
+                    tries = f"{RETRIES + 1} tries" if RETRIES else "1 try"
+                    raise _GiveUpOnURL(f"{err}; gave up after {tries} that got no further"
+                                       ) from None
                 if err.at_once:
                     self.progress.say(f"  从头下载 / starting over: {err}")
                     continue
@@ -486,12 +488,12 @@ class _Transfer:
             chunk = first
             while chunk:
                 out.write(chunk)
+                out.flush()  # what arrived is on disk at once: Ctrl-C or a crash keeps it
                 size += len(chunk)
                 self.progress.advance(len(chunk))
                 try:
                     chunk = read(CHUNK_BYTES)
                 except (OSError, http.client.HTTPException) as err:
-                    out.flush()
                     raise _TryAgain(f"{_network_reason(err)} after {_megabytes(size)} of "
                                     f"{_megabytes(total)}") from None
         if total is not None and size < total:
@@ -531,10 +533,9 @@ class _Transfer:
               f"with any browser or download manager, put it, named exactly {self.filename}, at "
               f"{target}, and run the same command again: it checks it ({check}) and unpacks "
               f"it.{mirror_en}")
-        wrap = dict(width=100, break_on_hyphens=False, break_long_words=False,
-                    subsequent_indent="    ")
-        return "\n".join([textwrap.fill(zh, **{**wrap, "break_long_words": True}),
-                          textwrap.fill("    " + en, **wrap)])
+        # the Chinese line unwrapped (it has no spaces to break at: a path would be cut)
+        return zh + "\n" + textwrap.fill("    " + en, width=100, break_on_hyphens=False,
+                                         break_long_words=False, subsequent_indent="    ")
 
 
 # What browsers do to a download: Chrome and Edge add " (1)" when the name is taken, Firefox
