@@ -394,7 +394,8 @@ def test_a_throttled_download_shows_speed_time_left_and_the_slow_paragraph_once(
                    f"stays in {PART}", "running the same command again continues",
                    f"Or download {base}/cifar-10-python.tar.gz", "any browser or download manager",
                    f"named exactly {CIFAR10_ARCHIVE}, at {root / CIFAR10_ARCHIVE}", "(md5)",
-                   "`python src/00_prepare_data.py --url URL`", "TUDUI_CIFAR10_URL",
+                   f"`python src/00_prepare_data.py --url URL --data-root {root}`, or the "
+                   "environment variable TUDUI_CIFAR10_URL", "或环境变量 TUDUI_CIFAR10_URL 指定",
                    "按 Ctrl-C 是安全的", "下载工具"):
         assert needed in paragraph, needed
     assert f"下载完成 / downloaded {size / 1e6:.1f} MB in" in out

@@ -25,8 +25,7 @@ CIFAR10_DIR = "cifar-10-batches-py"
 CIFAR10_ARCHIVE = "cifar-10-python.tar.gz"
 CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
 CIFAR10_URL_ENV = "TUDUI_CIFAR10_URL"  # mirrors of the same archive, separated by spaces
-CIFAR10_MIRROR_OPTION = ("`python src/00_prepare_data.py --url URL`, or the environment variable "
-                         f"{CIFAR10_URL_ENV}")
+CIFAR10_MIRROR_OPTION = ("--url", CIFAR10_URL_ENV)  # how a learner adds a mirror
 CIFAR10_FILES = tuple(f"data_batch_{i}" for i in range(1, 6)) + ("test_batch", "batches.meta")
 # The md5 of the archive and of each file, as torchvision publishes them (its CIFAR10 class)
 CIFAR10_MD5 = "c58f30108f718f92721af3b95e74349a"
@@ -255,8 +254,9 @@ def missing_error(root: Path, cause: BaseException | None,
     return CourseError(
         f"CIFAR-10 is not in {root} {tried}{reason}. Either download "
         f"{CIFAR10_ARCHIVE} (163 MB, {CIFAR10_URL}, or a mirror/网盘 copy), put the file "
-        f"itself into {root}/ and run `{real}` (it is checked and unpacked), or run "
-        f"`{synthetic}` to generate an offline stand-in so every lesson can run.",
+        f"itself into {root}/ and run `{real}` (it is checked and unpacked; `{real} --url URL` "
+        "downloads from a mirror first, and a run that was cut off continues where it stopped), "
+        f"or run `{synthetic}` to generate an offline stand-in so every lesson can run.",
         f"在 {root} 中找不到 CIFAR-10{'，且下载失败' if downloads else ''}。请把 "
         f"{CIFAR10_ARCHIVE} 放到 {root}/ 目录后运行 `{real}`，或运行 `{synthetic}` 生成离线替代数据。",
     )

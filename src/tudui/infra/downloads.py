@@ -24,6 +24,7 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
+from tudui.infra.commands import prepare_command
 from tudui.infra.files import atomic_write_bytes, remove_tree, replace_folder, temporary_folder
 
 # Every wait is a module constant: the tests shrink them.
@@ -97,14 +98,16 @@ def archive_urls(official: str, extra=(), env_var: str | None = None) -> list[st
 
 
 def fetch_archive(root: Path, urls: str | list[str], filename: str, md5: str | None,
-                  looks_valid=lambda path: None, mirror_option: str = "") -> tuple[Path, str]:
+                  looks_valid=lambda path: None, mirror_option: tuple[str, str] | None = None
+                  ) -> tuple[Path, str]:
     """``<root>/<filename>``: a copy already there (downloaded or placed by hand) if it verifies,
     else downloaded from the first of ``urls`` that gives it, and verified.
 
     A copy that fails the check is reported and removed. ``looks_valid(path)`` returns a problem
-    string (or None) for archives without a published md5. ``mirror_option`` says how a learner
-    adds a mirror (shown when the server is slow). Returns (path, how) with how in {"found",
-    "downloaded"}; raises DownloadFailed, or DownloadInterrupted on Ctrl-C (the .part is kept).
+    string (or None) for archives without a published md5. ``mirror_option`` (00_prepare_data's
+    flag, the environment variable) says how to add a mirror when the server is slow. Returns
+    (path, how) with how in {"found", "downloaded"}; raises DownloadFailed, or
+    DownloadInterrupted on Ctrl-C (the .part is kept for the next run).
     """
     urls = [urls] if isinstance(urls, str) else list(urls)
     root.mkdir(parents=True, exist_ok=True)
@@ -287,7 +290,7 @@ class _Transfer:
     """The download of one archive into ``<root>/<filename>.part``, from a list of URLs."""
 
     def __init__(self, root: Path, filename: str, md5: str | None, looks_valid,
-                 mirror_option: str):
+                 mirror_option: tuple[str, str] | None):
         self.root, self.filename, self.md5, self.looks_valid = root, filename, md5, looks_valid
         self.mirror_option = mirror_option
         self.part = root / (filename + ".part")
@@ -518,9 +521,13 @@ class _Transfer:
     def slow_paragraph(self, rate: float, left_bytes: int, left_s: float) -> str:
         target = self.root / self.filename
         check = "md5" if self.md5 else "CRC"
-        mirror_en = f" A mirror of the same file can also be given: {self.mirror_option}." \
-            if self.mirror_option else ""
-        mirror_zh = f"也可以指定同一文件的镜像：{self.mirror_option}。" if self.mirror_option else ""
+        mirror_en = mirror_zh = ""
+        if self.mirror_option:
+            flag, variable = self.mirror_option
+            command = prepare_command(self.root, flag, "URL")
+            mirror_en = (f" A mirror of the same file can also be given: `{command}`, or the "
+                         f"environment variable {variable}.")
+            mirror_zh = f"也可以用 `{command}` 或环境变量 {variable} 指定同一文件的镜像。"
         zh = (f"[!] 服务器很慢：按现在的速度（{_speed(rate)}），{self.filename} 剩下的 "
               f"{_megabytes(left_bytes)} 还要大约 {_duration_zh(left_s)}。可以继续等；按 Ctrl-C "
               f"是安全的：已下载的部分留在 {self.part.name}，再运行同一条命令会接着下载。也可以用浏览器"

@@ -23,8 +23,7 @@ from tudui.paths import absolute
 
 HYMENOPTERA_URL = "https://download.pytorch.org/tutorial/hymenoptera_data.zip"
 HYMENOPTERA_URL_ENV = "TUDUI_HYMENOPTERA_URL"  # mirrors of the same zip, separated by spaces
-HYMENOPTERA_MIRROR_OPTION = ("`python src/00_prepare_data.py --hymenoptera-url URL`, or the "
-                             f"environment variable {HYMENOPTERA_URL_ENV}")
+HYMENOPTERA_MIRROR_OPTION = ("--hymenoptera-url", HYMENOPTERA_URL_ENV)
 HYMENOPTERA_ARCHIVE = "hymenoptera_data.zip"
 HYMENOPTERA_DIR = "hymenoptera_data"
 # download.pytorch.org publishes no checksum for this file and we could not find one we trust,
