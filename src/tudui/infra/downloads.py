@@ -35,6 +35,7 @@ BACKOFF_MAX_S = 30.0       # ...up to this
 SLOW_CHECK_AFTER_S = 30.0  # measure the speed this long before judging it;
 SLOW_WHEN_LEFT_S = 600.0   # the server is "slow" when the rest would take longer than this
 PROGRESS_EVERY_S = 15.0    # a progress line this often when the output is not a terminal
+BAR_REFRESH_S = 0.5        # on a terminal, tqdm redraws its bar at most this often
 CHUNK_BYTES = 64 * 1024
 MB = 1_000_000             # as in "163 MB", what browsers show too
 USER_AGENT = "tudui-pytorch-course/1 (Python urllib)"
@@ -128,11 +129,10 @@ def fetch_archive(root: Path, urls: str | list[str], filename: str, md5: str | N
     try:
         transfer.run(urls, notes)
     except KeyboardInterrupt:
-        transfer.progress.close()
+        transfer.progress.close()  # the bar goes before the line that says what was kept
         raise DownloadInterrupted(transfer.interrupted_line()) from None
-    except DownloadFailed:
+    finally:
         transfer.progress.close()
-        raise
     return path, "downloaded"
 
 
@@ -233,7 +233,7 @@ class _Progress:
                       "还剩 / left {remaining}" if total else "{desc}: {n_fmt}B, {rate_fmt}")
             self.bar = tqdm(total=total, initial=done, unit="B", unit_scale=True,
                             unit_divisor=1000, desc=self.filename, bar_format=layout,
-                            leave=False, mininterval=0.5)
+                            leave=False, mininterval=BAR_REFRESH_S)
         self.last_line = (time.monotonic(), self.run_bytes)
 
     def advance(self, size: int) -> None:
