@@ -230,7 +230,7 @@ class _Progress:
             from tqdm import tqdm
 
             layout = ("{desc}: {percentage:3.0f}% {n_fmt}B / {total_fmt}B, {rate_fmt}, "
-                      "还剩 / left {remaining}" if total else "{desc}: {n_fmt}B, {rate_fmt}")
+                      "{remaining} left" if total else "{desc}: {n_fmt}B, {rate_fmt}")
             self.bar = tqdm(total=total, initial=done, unit="B", unit_scale=True,
                             unit_divisor=1000, desc=self.filename, bar_format=layout,
                             leave=False, mininterval=BAR_REFRESH_S)
