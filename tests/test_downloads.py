@@ -72,7 +72,8 @@ class Switches:
         self.files: dict[str, bytes] = {}
         self.path = "/cifar-10-python.tar.gz"  # the file the switches below apply to
         self.ranges = True          # answer Range requests with 206
-        self.etag = True            # send an ETag (and honour If-Range)
+        self.etag = True            # send an ETag...
+        self.if_range = True        # ...and honour If-Range (send it all when the file changed)
         self.bytes_per_s = None     # throttle
         self.drop_at: list[int] = []   # close the connection at these offsets, once each
         self.stall_at: list[int] = []  # go silent at these offsets, once each...
@@ -107,7 +108,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if wanted and switches.refuse_resumes and self.path == switches.path:
             self.send_error(switches.refuse_resumes)
             return
-        if wanted and switches.ranges and (not switches.etag or self.headers.get("If-Range")
+        if wanted and switches.ranges and (not switches.if_range or self.headers.get("If-Range")
                                            in (None, etag)):
             start = int(wanted.removeprefix("bytes=").split("-")[0])
             if start >= len(body):
@@ -319,6 +320,37 @@ def test_a_file_changed_on_the_server_is_not_appended_to(tmp_path, site, archive
     assert cifar_requests(switches) == [(f"bytes={half}-", old_etag)]
     assert "starting over: the file at" in capsys.readouterr().out
     assert md5((root / CIFAR10_ARCHIVE).read_bytes()) == md5(archives["cifar_changed"])
+    assert not (root / PART).exists() and not (root / RECORD).exists()
+
+
+@pytest.mark.parametrize("new_size", ["larger", "smaller than the .part"])
+def test_a_file_of_another_size_is_not_appended_to_even_when_the_server_would(
+        tmp_path, site, archives, capsys, monkeypatch, new_size):
+    switches, base = site
+    switches.if_range = False  # this server gives any range of whatever file it has now
+    half = len(archives["cifar"]) // 2
+    switches.drop_at = [half]
+    switches.refuse_resumes = 503
+    monkeypatch.setattr(downloads, "RETRIES", 0)
+    root = tmp_path / "dataset"
+    assert prepare(root) == 2
+    switches.refuse_resumes = None
+    new = archives["cifar"] + bytes(1000) if new_size == "larger" else archives["cifar"][:1000]
+    switches.files["/cifar-10-python.tar.gz"] = new
+    switches.requests.clear()
+    capsys.readouterr()
+    # no md5 here: looks_valid tells the new file from one glued onto the old .part
+    downloads.fetch_archive(root, f"{base}/cifar-10-python.tar.gz", CIFAR10_ARCHIVE, None,
+                            looks_valid=lambda path: None if path.read_bytes() == new
+                            else "appended to the old file")
+    # asked for the rest, saw another size in the answer (206 or 416), asked for all of it
+    assert [r for r, _ in cifar_requests(switches)] == [f"bytes={half}-", None]
+    out = capsys.readouterr().out
+    answer = "changed since cifar-10-python.tar.gz.part was started" if new_size == "larger" \
+        else "the server answered 416 Requested Range Not Satisfiable to a resume request"
+    assert f"从头下载 / starting over: {answer}" in out or \
+        f"从头下载 / starting over: the file at {base}/cifar-10-python.tar.gz {answer}" in out, out
+    assert (root / CIFAR10_ARCHIVE).read_bytes() == new
     assert not (root / PART).exists() and not (root / RECORD).exists()
 
 

@@ -373,7 +373,7 @@ class _Transfer:
     def from_url(self, url: str) -> None:
         """Tries ``url`` until the .part is complete; a try that gets further than any before
         resets the count. Raises _GiveUpOnURL."""
-        failures, furthest = 0, self.kept_from(url)
+        failures, restarts, furthest = 0, 0, self.kept_from(url)
         if furthest:
             self.answered.add(url)  # it did answer, in an earlier run: worth retrying
         while True:
@@ -384,6 +384,12 @@ class _Transfer:
                 self.progress.close()
                 if err.before_answer and url not in self.answered:
                     raise _GiveUpOnURL(str(err)) from None
+                if err.at_once:  # the .part was discarded: a fresh start, not a failed try
+                    restarts, furthest = restarts + 1, 0
+                    if restarts > 2:
+                        raise _GiveUpOnURL(f"{err}; the file keeps changing") from None
+                    self.progress.say(f"  从头下载 / starting over: {err}")
+                    continue
                 now = self.kept_from(url)
                 failures = 0 if now > furthest else failures + 1
                 furthest = max(furthest, now)
@@ -391,9 +397,6 @@ class _Transfer:
                     tries = f"{RETRIES + 1} tries" if RETRIES else "1 try"
                     raise _GiveUpOnURL(f"{err}; gave up after {tries} that got no further"
                                        ) from None
-                if err.at_once:
-                    self.progress.say(f"  从头下载 / starting over: {err}")
-                    continue
                 wait = min(BACKOFF_MAX_S, BACKOFF_S * 2 ** max(failures - 1, 0))
                 at = f", continuing at {_megabytes(now)}" if now else ""
                 count = f" (retry {failures} of {RETRIES})" if failures else ""
