@@ -18,7 +18,7 @@ help:
 
 # The modules the lessons import; with pip's offline dry run below this verifies a .venv that has
 # no stamp (made by hand, or by an older Makefile) instead of reinstalling PyTorch into it.
-IMPORT_CHECK := import torch, torchvision, tensorboard, PIL, cv2, numpy, tqdm, pytest, xdist
+IMPORT_CHECK := import torch, torchvision, tensorboard, PIL, cv2, numpy, tqdm, filelock, pytest, xdist
 
 # Up to date when requirements.txt equals the copy saved at the last install (the stamp). Without
 # a matching stamp an existing .venv is checked first: every requirement already installed at a

@@ -14,6 +14,9 @@ https://www.bilibili.com/video/BV1hE411t7RN?p=14 (CIFAR-10, P14)
   continues on the next run (HTTP Range, from <file>.part); --url adds a mirror (docs/data.md).
 - 没有网络时用 --synthetic 生成格式完全相同的替代数据（带 SYNTHETIC.txt 标记）。
   Offline, --synthetic writes stand-ins in exactly the real formats (marked by SYNTHETIC.txt).
+- 你自己放进数据文件夹的图片（P6-P7）不会被删除：替代数据被真实数据或别的尺寸替换时，它们被移到
+  <文件夹>.kept-<日期>/ 里。 Pictures you add to a data folder (P6-P7) are never deleted: when a
+  stand-in is replaced by real data or another size, they are moved to <folder>.kept-<date>/.
 
 运行 / Run:   python src/00_prepare_data.py              # real data (download or manual copy)
               python src/00_prepare_data.py --url URL    # a mirror of cifar-10-python.tar.gz first

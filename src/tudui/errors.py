@@ -4,26 +4,51 @@ paragraph and exit code 2, Ctrl-C as one line: what ``@friendly_errors`` does ar
 from __future__ import annotations
 
 import functools
+import os
 import sys
 import textwrap
+import threading
 
 from tudui.infra.console import INTERRUPTED, printable_chinese
 
 EXIT_CODE = 2
 SKIP_EXIT_CODE = 3  # the lesson runner reports this as "skipped", not "failed"
 INTERRUPTED_EXIT_CODE = 130  # 128 + SIGINT: what shells report for a program stopped by Ctrl-C
+CLOSED_OUTPUT_EXIT_CODE = 141  # 128 + SIGPIPE: `lesson | head -1`, the reader left
 
-__all__ = ["EXIT_CODE", "INTERRUPTED", "INTERRUPTED_EXIT_CODE", "SKIP_EXIT_CODE", "CourseError",
-           "SkipLesson", "friendly_errors"]
+__all__ = ["CLOSED_OUTPUT_EXIT_CODE", "EXIT_CODE", "INTERRUPTED", "INTERRUPTED_EXIT_CODE",
+           "SKIP_EXIT_CODE", "CourseError", "SkipLesson", "friendly_errors", "shorten"]
+
+SHOWN_CHARACTERS = 200  # of a string from a file (a key, a label, a name) quoted in a message
+LONGEST_WORD = 1000     # longer than any real path or command: a string from a file, cut too
+
+
+def shorten(value, limit: int = SHOWN_CHARACTERS) -> str:
+    """``str(value)`` for a message: its first ``limit`` characters, then "…".
+
+    Every string a message quotes from a file goes through here: a file may hold a name of
+    several megabytes. A value that cannot even be turned into text (an integer of 5,000
+    digits, a list nested too deeply) is named by its type."""
+    try:
+        text = value if isinstance(value, str) else str(value)
+    except Exception:  # ValueError (int_max_str_digits), RecursionError, a broken __str__ ...
+        return f"<{type(value).__name__}>"
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def _one_paragraph(text: str) -> str:
+    """``text`` on one line, each word that is longer than any path (a string from a file
+    that no call site shortened) cut by ``shorten``."""
+    return " ".join(word if len(word) <= LONGEST_WORD else shorten(word) for word in text.split())
 
 
 class CourseError(Exception):
     """A failure the learner can fix: printed as one paragraph (Chinese, then English), exit 2."""
 
     def __init__(self, en: str, zh: str = ""):
-        super().__init__(en)
-        self.en = " ".join(en.split())
-        self.zh = " ".join(zh.split())
+        self.en = _one_paragraph(en)
+        self.zh = _one_paragraph(zh)
+        super().__init__(self.en)
 
     def paragraph(self) -> str:
         """The message as printed: a Chinese line (when given), then the English paragraph."""
@@ -43,7 +68,7 @@ class SkipLesson(CourseError):
 def friendly_errors(main):
     """Decorate a lesson's main(): CourseError (and the OS failures a learner can fix, see
     ``tudui.infra.oserrors``) print a paragraph and exit 2 (3: skipped); Ctrl-C prints one line
-    and exits 130.
+    and exits 130; output whose reader has gone (``| head -1``) ends the lesson quietly (141).
 
     The undecorated function stays reachable as ``main.__wrapped__`` so tests can assert on the
     CourseError itself.
@@ -53,8 +78,15 @@ def friendly_errors(main):
     def wrapper(argv=None):
         for stream in (sys.stdout, sys.stderr):
             printable_chinese(stream)
+        _quiet_writer_threads()
         try:
-            return main(argv)
+            result = main(argv)
+            if _writer_failures:  # TensorBoard's writer thread failed, nothing raised it here
+                raise _writer_failures[0]
+            sys.stdout.flush()  # a closed pipe shows up now, not in Python's exit
+            return result
+        except BrokenPipeError:
+            _stop_writing_to_closed_output()
         except CourseError as err:
             print("\n" + err.paragraph(), file=sys.stderr)
             raise SystemExit(SKIP_EXIT_CODE if isinstance(err, SkipLesson) else EXIT_CODE) from None
@@ -71,3 +103,40 @@ def friendly_errors(main):
             raise SystemExit(INTERRUPTED_EXIT_CODE) from None
 
     return wrapper
+
+
+def _stop_writing_to_closed_output() -> None:
+    """Python's recipe for a closed pipe: what is still buffered goes to the null device
+    (else Python's exit reports a second BrokenPipeError), and the lesson ends without a word."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # not a real file (a test's capture)
+        pass
+    raise SystemExit(CLOSED_OUTPUT_EXIT_CODE) from None
+
+
+_writer_failures: list[OSError] = []
+
+
+def _quiet_writer_threads() -> None:
+    """An OSError (a full disk) in TensorBoard's writer thread is raised again in the lesson at
+    its next ``writer.add_...``/``close``, and shown there as one paragraph; the thread's own
+    report ("Exception in thread ...", a traceback) is left out. A failure the lesson never
+    meets again is raised when main() returns (``friendly_errors``)."""
+    _writer_failures.clear()
+    if getattr(threading.excepthook, "tudui", False):
+        return
+    previous = threading.excepthook
+
+    def hook(args):
+        thread = type(args.thread)
+        if (isinstance(args.exc_value, OSError) and thread.__name__ == "_AsyncWriterThread"
+                and thread.__module__.startswith("tensorboard.")):
+            _writer_failures.append(args.exc_value)
+        else:
+            previous(args)
+
+    hook.tudui = True
+    threading.excepthook = hook

@@ -43,9 +43,16 @@ def lesson_files() -> list[Path]:
 
 
 def lesson_log_dir(lesson: str, log_dir: str | os.PathLike | None = None) -> Path:
-    """``<log_dir>/<lesson>/`` (``logs/<lesson>/`` by default), created if missing."""
+    """``<log_dir>/<lesson>/`` (``logs/<lesson>/`` by default), created if missing.
+
+    Every file a lesson writes lies in this folder, so it is refused (CourseError) when it holds
+    a link that leads out of it: TensorBoard (events, projector files), the profiler and the
+    tour write through a link to whatever it points to (see ``links_leaving``)."""
     global last_output_folder
-    path = Path(os.path.abspath(Path(log_dir or LOGS_DIR).expanduser() / lesson))
+    root = Path(os.path.abspath(Path(log_dir or LOGS_DIR).expanduser()))
+    path = root / lesson
+    if os.path.islink(path) and not _inside(os.path.realpath(path), os.path.realpath(root)):
+        raise _links_error(path, [(path, os.path.realpath(path))], root)
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as err:  # --log-dir names a file, a read-only place, ...
@@ -55,8 +62,53 @@ def lesson_log_dir(lesson: str, log_dir: str | os.PathLike | None = None) -> Pat
             f"cannot create the output folder {path} ({err.strerror or err}). Pass --log-dir a "
             "folder you can write to (it is created when missing).",
             f"无法创建输出文件夹 {path}（{err.strerror or err}）。请用 --log-dir 指定一个可以写入的文件夹。") from err
+    links = links_leaving(path)
+    if links:
+        raise _links_error(path, links, root)
     last_output_folder = path
     return path
+
+
+def _inside(target: str, folder: str) -> bool:
+    return target == folder or target.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+def links_leaving(folder: Path) -> list[tuple[Path, str]]:
+    """(link, where it leads) for every symbolic link under ``folder``, at any depth, that leads
+    out of it (or nowhere that would be inside). Links that stay inside are harmless.
+
+    A log folder copied from someone else's zip can carry links such as
+    ``projector_config.pbtxt -> ~/.bashrc``: writing that file would overwrite the target."""
+    real = os.path.realpath(folder)
+    found, pending = [], [os.fspath(folder)]
+    while pending:
+        try:
+            entries = list(os.scandir(pending.pop()))
+        except OSError:  # unreadable: nothing can be written there either
+            continue
+        for entry in entries:
+            if entry.is_symlink():
+                target = os.path.realpath(entry.path)
+                if not _inside(target, real):
+                    found.append((Path(entry.path), target))
+            elif entry.is_dir(follow_symlinks=False):
+                pending.append(entry.path)
+    return sorted(found)
+
+
+def _links_error(folder: Path, links: list[tuple[Path, str]], root: Path) -> CourseError:
+    shown = "; ".join(f"{link} -> {target}" for link, target in links[:3])
+    more = f" (and {len(links) - 3} more)" if len(links) > 3 else ""
+    return CourseError(
+        f"{folder} holds links that lead out of it: {shown}{more}. The lesson writes its files "
+        "(TensorBoard's event and projector files, checkpoints, traces) into this folder and "
+        "would write into whatever such a link points to instead. Log folders copied from "
+        "someone else's zip can carry such links. Delete the links (only the links: what they "
+        f"point to stays as it is), or pass --log-dir a folder of your own instead of {root}.",
+        f"{folder} 里有指向文件夹外面的链接：{shown}{more}。本课要在这个文件夹里写文件"
+        "（TensorBoard 的事件和 projector 文件、检查点、性能追踪），会写进链接指向的地方。"
+        "从别人的压缩包复制来的日志文件夹可能带有这种链接。请删除这些链接（只删链接，不影响它们指向的文件），"
+        f"或者用 --log-dir 换一个你自己的文件夹（不要用 {root}）。")
 
 
 def import_lesson(lesson: str | os.PathLike, module_name: str | None = None):

@@ -7,7 +7,9 @@ generated stand-ins (``cifar10_stand_in``, ``ants_bees_stand_in``, ``markers``),
 cannot be opened explained (``pictures``), files written atomically (``files``), OS errors and
 Ctrl-C turned into one paragraph (``oserrors``, ``console``), the commands messages tell you to
 run (``commands``), one training run per folder (``runlock``), checkpoint and --resume files
-(``checkpoints``) and loading model files without running code from them (``safe_load``).
+(``checkpoints``), loading model files without running code from them (``safe_load``, and
+``legacy_pth`` for torch's pre-1.6 format), and bounding what any pickle may build before it is
+unpickled (``pickle_scan``).
 
 Nothing here imports torchvision, TensorBoard or OpenCV at import time.
 """

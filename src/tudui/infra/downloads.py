@@ -582,12 +582,15 @@ def near_miss_message(root: Path, filename: str, near: list[Path]) -> str:
             "and unpacks it; if not, delete it. Nothing was downloaded meanwhile")
 
 
-def extract_verified(archive: Path, root: Path, folder_name: str, check) -> Path:
+def extract_verified(archive: Path, root: Path, folder_name: str, check,
+                     ours: set[str]) -> Path:
     """Unpack ``archive`` into a temporary folder beside ``root/folder_name``, run
     ``check(folder)`` (a problem string or None) and only then rename it into place.
 
     A truncated or corrupt archive is reported, removed, and leaves nothing behind. An existing
-    ``folder_name`` is replaced only once the new one is complete.
+    ``folder_name`` is replaced only once the new one is complete; whatever in it is not in
+    ``ours`` (the files the project wrote there, relative paths) is moved aside, never deleted
+    (``replace_folder``).
     """
     from torchvision.datasets.utils import extract_archive
 
@@ -605,7 +608,7 @@ def extract_verified(archive: Path, root: Path, folder_name: str, check) -> Path
             raise DownloadFailed(f"{archive.name} is damaged or not the right file: {problem}. "
                                  "It has been removed; download it again")
         target = root / folder_name
-        replace_folder(new, target, tmp)
+        replace_folder(new, target, tmp, ours)
         return target
     finally:
         remove_tree(tmp)
