@@ -24,6 +24,7 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
+from tudui.errors import shorten
 from tudui.infra.commands import prepare_command
 from tudui.infra.files import atomic_write_bytes, remove_tree, replace_folder, temporary_folder
 
@@ -134,6 +135,25 @@ def fetch_archive(root: Path, urls: str | list[str], filename: str, md5: str | N
     finally:
         transfer.progress.close()
     return path, "downloaded"
+
+
+def fetch_checkpoint(url: str, folder: Path) -> Path:
+    """A pretrained-weights file (``.../vgg16-397923af.pth``) into ``folder`` (torch's cache)
+    the way every download here goes: a timeout per connection, a ``.part`` the next run
+    continues, progress; checked by the sha256 prefix in its name, as torch.hub checks it.
+    Returns the file; raises DownloadFailed (DownloadInterrupted on Ctrl-C)."""
+    filename = url.rsplit("/", 1)[-1]
+    prefix = filename.rsplit("-", 1)[-1].split(".")[0] if "-" in filename else ""
+
+    def problem(path: Path) -> str | None:
+        digest = hashlib.sha256()
+        with open(path, "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                digest.update(chunk)
+        return None if digest.hexdigest().startswith(prefix) else \
+            f"its sha256 does not start with {prefix}, as its name says"
+
+    return fetch_archive(folder, url, filename, None, looks_valid=problem)[0]
 
 
 def _md5(path: Path) -> str:
@@ -425,7 +445,7 @@ class _Transfer:
         except urllib.error.HTTPError as err:
             err.close()
             self.answered.add(url)
-            answer = f"the server answered {err.code} {err.reason}"
+            answer = f"the server answered {err.code} {shorten(err.reason)}"
             if err.code == 416 and have:  # it cannot give "the rest": ours is not its file
                 self.discard()
                 raise _TryAgain(f"{answer} to a resume request", at_once=True) from None
@@ -453,7 +473,8 @@ class _Transfer:
                     or (info.get("etag") and etag and etag != info["etag"]):
                 self.discard()
                 raise _TryAgain(f"the file at {url} changed since {self.part.name} was started "
-                                f"(now {headers.get('Content-Range')}, ETag {etag})",
+                                f"(now {shorten(headers.get('Content-Range'))}, ETag "
+                                f"{shorten(etag)})",
                                 at_once=True)
             start, total = have, got[1]
         else:
@@ -467,7 +488,8 @@ class _Transfer:
                          "with the whole file)")
             elif self.part.is_file():
                 source = info.get("url")
-                restart_reason = (f"{self.part.name} came from another URL ({source})" if source
+                restart_reason = (f"{self.part.name} came from another URL ({shorten(source)})"
+                                  if source
                                   else f"{self.part.name} has no record of where it came from")
         read = getattr(response, "read1", response.read)
         try:
