@@ -703,3 +703,24 @@ def test_no_process_wide_socket_timeout_anywhere():
              for p in (paths.REPO_ROOT / folder).rglob("*.py")
              if "setdefaulttimeout" in p.read_text(encoding="utf-8") and p != Path(__file__)]
     assert users == []
+
+
+def test_pretrained_weights_come_the_same_way_resumed_and_checked_by_their_name(
+        tmp_path, server, capsys):
+    """25's VGG16 weights (528 MB) go through the same download: dropped at 80%, continued,
+    and checked by the sha256 prefix torch.hub reads from the file name."""
+    switches, base = server
+    weights = bytes(range(256)) * 800
+    name = f"vgg16-{hashlib.sha256(weights).hexdigest()[:8]}.pth"
+    switches.path = f"/models/{name}"
+    switches.files = {f"/models/{name}": weights, "/models/vgg16-00000000.pth": weights}
+    at = len(weights) * 8 // 10
+    switches.drop_at = [at]
+    cache = tmp_path / "hub" / "checkpoints"
+    path = downloads.fetch_checkpoint(f"{base}/models/{name}", cache)
+    assert path == cache / name and path.read_bytes() == weights
+    assert [r["range"] for r in switches.requests] == [None, f"bytes={at}-"]
+    assert sorted(p.name for p in cache.iterdir()) == [name]
+    with pytest.raises(downloads.DownloadFailed, match="its sha256 does not start with 00000000"):
+        downloads.fetch_checkpoint(f"{base}/models/vgg16-00000000.pth", cache)
+    assert sorted(p.name for p in cache.iterdir()) == [name]
