@@ -38,13 +38,13 @@ from torchvision.models import VGG16_Weights
 from tudui.cli import lesson_parser
 from tudui.device import pick_device
 from tudui.errors import CourseError, friendly_errors
+from tudui.infra.downloads import fetch_checkpoint
 from tudui.seeding import seed_everything
 
 IMAGE_SIZE = 224      # VGG16 was made for 224x224 ImageNet pictures
 BATCH = 2             # a forward pass at 224x224 is slowish on a CPU...
 QUICK_BATCH = 1       # ...so --quick uses one picture
 NETWORK_CHECK_S = 3   # does the download server answer? Offline, the lesson goes on after this
-DOWNLOAD_TIMEOUT_S = 60  # a download that receives nothing for this long fails
 
 
 def load_vgg16(pretrained: bool, quick: bool) -> tuple[nn.Module, bool]:
@@ -66,9 +66,9 @@ def load_vgg16(pretrained: bool, quick: bool) -> tuple[nn.Module, bool]:
                   "ImageNet 参数（528 MB）/ random parameters; --pretrained or a run online "
                   "downloads the ImageNet ones (528 MB).")
             return torchvision.models.vgg16(weights=None), False
-    old_timeout = socket.getdefaulttimeout()
-    socket.setdefaulttimeout(DOWNLOAD_TIMEOUT_S)  # a stalled download fails instead of hanging
     try:
+        if not (cache / file).is_file():  # ours: a stall fails, a .part the next run continues
+            fetch_checkpoint(weights.url, cache)
         return torchvision.models.vgg16(weights=weights), True
     except Exception as err:  # URLError, a broken half-download, a checksum mismatch...
         reason = " ".join(str(err).split()).split(". ")[0][:160]  # its first sentence
@@ -87,8 +87,6 @@ def load_vgg16(pretrained: bool, quick: bool) -> tuple[nn.Module, bool]:
             f"以文件名 {file} 放到文件夹 {cache} 中；如果那里已有下载了一半的 {file}，请先删除它。"
             "或者去掉 --pretrained 运行。",
         ) from None
-    finally:
-        socket.setdefaulttimeout(old_timeout)
 
 
 def server_answers(host: str, port: int = 443, seconds: float = NETWORK_CHECK_S) -> bool:

@@ -78,6 +78,7 @@ def test_25_tries_the_pretrained_weights_else_says_why_in_one_line(tmp_path, mon
         lines = capsys.readouterr().out.splitlines()
         assert built == [None] and len(lines) == 1 and why in lines[0]
     monkeypatch.setattr(lesson, "server_answers", lambda host: True)  # online
+    monkeypatch.setattr(lesson, "fetch_checkpoint", lambda url, folder: None)  # (downloaded)
     built.clear()
     assert lesson.load_vgg16(pretrained=False, quick=False)[1] is True
     assert built == [VGG16_Weights.DEFAULT]

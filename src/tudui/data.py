@@ -44,8 +44,9 @@ class CIFAR10(torchvision.datasets.CIFAR10):
 
     - every file is read with an unpickler that cannot run code, and checked: md5 for the real
       files, the sha256 its SYNTHETIC.txt recorded for a stand-in, then shapes, dtype, labels;
-    - ``download=True`` downloads (when the folder is missing) with a timeout, to a ``.part``
-      file, md5-checked; a stand-in already there is used, never downloaded over;
+    - ``download=True`` downloads (when the folder is missing) to a ``.part`` file that the next
+      run continues (also after Ctrl-C), from the mirrors in $TUDUI_CIFAR10_URL first, then the
+      official URL, md5-checked; a stand-in already there is used, never downloaded over;
     - missing or damaged data is a CourseError that says what to run, not a RuntimeError;
     - ``first=N`` (ours) reads only the files that hold the first N pictures (``cifar10``'s
       quick runs: data_batch_1 alone instead of all five).
@@ -68,7 +69,7 @@ class CIFAR10(torchvision.datasets.CIFAR10):
         self.classes, self.class_to_idx = classes, {c: i for i, c in enumerate(classes)}
 
     def download(self) -> None:
-        """Our verified download (timeout, ``.part``, md5) instead of torchvision's."""
+        """Our verified download (resumed ``.part``, mirrors, md5) instead of torchvision's."""
         try:
             cifar10_files.prepare_real_cifar10(self.root)
         except DownloadFailed as err:

@@ -98,8 +98,8 @@ def friendly_errors(main):
                 raise
             print("\n" + known.paragraph(), file=sys.stderr)
             raise SystemExit(EXIT_CODE) from None
-        except KeyboardInterrupt:
-            print("\n" + INTERRUPTED, file=sys.stderr)
+        except KeyboardInterrupt as err:  # a download says what it kept (DownloadInterrupted)
+            print("\n" + getattr(err, "line", INTERRUPTED), file=sys.stderr)
             raise SystemExit(INTERRUPTED_EXIT_CODE) from None
         except NotImplementedError as err:
             gap = practice_gap(err)  # a practice file's gap (src/practice.py): one line

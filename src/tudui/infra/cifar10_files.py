@@ -15,7 +15,7 @@ import numpy as np
 
 from tudui.errors import CourseError, shorten
 from tudui.infra.commands import prepare_command
-from tudui.infra.downloads import DownloadFailed, extract_verified, fetch_archive
+from tudui.infra.downloads import DownloadFailed, archive_urls, extract_verified, fetch_archive
 from tudui.infra.markers import SYNTHETIC_MARKER, is_synthetic, marker_files
 from tudui.infra.pickle_scan import scan_pickle
 from tudui.paths import absolute
@@ -25,6 +25,8 @@ CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer",
 CIFAR10_DIR = "cifar-10-batches-py"
 CIFAR10_ARCHIVE = "cifar-10-python.tar.gz"
 CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
+CIFAR10_URL_ENV = "TUDUI_CIFAR10_URL"  # mirrors of the same archive, separated by spaces
+CIFAR10_MIRROR_OPTION = ("--url", CIFAR10_URL_ENV)  # how a learner adds a mirror
 CIFAR10_FILES = tuple(f"data_batch_{i}" for i in range(1, 6)) + ("test_batch", "batches.meta")
 # The md5 of the archive and of each file, as torchvision publishes them (its CIFAR10 class)
 CIFAR10_MD5 = "c58f30108f718f92721af3b95e74349a"
@@ -332,8 +334,9 @@ def missing_error(root: Path, cause: BaseException | None,
     return CourseError(
         f"CIFAR-10 is not in {root} {tried}{reason}. Either download "
         f"{CIFAR10_ARCHIVE} (163 MB, {CIFAR10_URL}, or a mirror/网盘 copy), put the file "
-        f"itself into {root}/ and run `{real}` (it is checked and unpacked), or run "
-        f"`{synthetic}` to generate an offline stand-in so every lesson can run.",
+        f"itself into {root}/ and run `{real}` (it is checked and unpacked; `{real} --url URL` "
+        "downloads from a mirror first, and a run that was cut off continues where it stopped), "
+        f"or run `{synthetic}` to generate an offline stand-in so every lesson can run.",
         f"在 {root} 中找不到 CIFAR-10{'，且下载失败' if downloads else ''}。请把 "
         f"{CIFAR10_ARCHIVE} 放到 {root}/ 目录后运行 `{real}`，或运行 `{synthetic}` 生成离线替代数据。",
     )
@@ -422,11 +425,12 @@ def written_by_us(folder: Path) -> set[str]:
     return {*CIFAR10_FILES, *marker_files(folder), SYNTHETIC_MARKER}
 
 
-def prepare_real_cifar10(root: str | os.PathLike) -> tuple[Path, str]:
-    """Make ``<root>/cifar-10-batches-py`` the real, verified CIFAR-10 (downloading if needed).
+def prepare_real_cifar10(root: str | os.PathLike, urls=()) -> tuple[Path, str]:
+    """Make ``<root>/cifar-10-batches-py`` the real, verified CIFAR-10 (downloading if needed,
+    from ``urls`` (``--url``), then the mirrors in $TUDUI_CIFAR10_URL, then the official URL).
 
     Returns (folder, how); replaces a stand-in once the real data is complete; raises
-    DownloadFailed with the reason.
+    DownloadFailed with the reason (DownloadInterrupted on Ctrl-C, the .part kept).
     """
     root = absolute(root)
     folder = root / CIFAR10_DIR
@@ -435,7 +439,8 @@ def prepare_real_cifar10(root: str | os.PathLike) -> tuple[Path, str]:
     inner = find_nested_cifar10(root)
     if inner is not None and not (root / CIFAR10_ARCHIVE).is_file():
         raise DownloadFailed(nested_cifar10_message(root, inner))
-    archive, how = fetch_archive(root, CIFAR10_URL, CIFAR10_ARCHIVE, CIFAR10_MD5)
+    archive, how = fetch_archive(root, archive_urls(CIFAR10_URL, urls, CIFAR10_URL_ENV),
+                                 CIFAR10_ARCHIVE, CIFAR10_MD5, mirror_option=CIFAR10_MIRROR_OPTION)
     extract_verified(archive, root, CIFAR10_DIR, cifar10_folder_problem, written_by_us(folder))
     return folder, f"{how} {CIFAR10_ARCHIVE}, md5 verified, unpacked"
 

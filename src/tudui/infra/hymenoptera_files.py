@@ -16,7 +16,7 @@ from pathlib import Path
 
 from tudui.errors import CourseError
 from tudui.infra.commands import prepare_command
-from tudui.infra.downloads import DownloadFailed, extract_verified, fetch_archive
+from tudui.infra.downloads import DownloadFailed, archive_urls, extract_verified, fetch_archive
 from tudui.infra.files import remove_tree, replace_folder, temporary_folder
 from tudui.infra.markers import (
     SYNTHETIC_MARKER,
@@ -30,6 +30,8 @@ from tudui.infra.markers import (
 from tudui.paths import absolute
 
 HYMENOPTERA_URL = "https://download.pytorch.org/tutorial/hymenoptera_data.zip"
+HYMENOPTERA_URL_ENV = "TUDUI_HYMENOPTERA_URL"  # mirrors of the same zip, separated by spaces
+HYMENOPTERA_MIRROR_OPTION = ("--hymenoptera-url", HYMENOPTERA_URL_ENV)
 HYMENOPTERA_ARCHIVE = "hymenoptera_data.zip"
 HYMENOPTERA_DIR = "hymenoptera_data"
 # download.pytorch.org publishes no checksum for this file and we could not find one we trust,
@@ -156,9 +158,10 @@ def nested_message(folder: Path, inner: Path) -> str:
             "ant pictures")
 
 
-def prepare_real_hymenoptera(root: str | os.PathLike) -> tuple[Path, str]:
+def prepare_real_hymenoptera(root: str | os.PathLike, urls=()) -> tuple[Path, str]:
     """Make ``<root>/hymenoptera_data`` the real data set: kept if already complete, else from
-    ``<root>/hymenoptera_data.zip`` (placed by hand or downloaded). Raises DownloadFailed."""
+    ``<root>/hymenoptera_data.zip`` (placed by hand, or downloaded from ``urls``, the mirrors in
+    $TUDUI_HYMENOPTERA_URL, then the official URL). Raises DownloadFailed."""
     root = absolute(root)
     folder = root / HYMENOPTERA_DIR
     if hymenoptera_is_real(root):
@@ -170,8 +173,9 @@ def prepare_real_hymenoptera(root: str | os.PathLike) -> tuple[Path, str]:
             raise DownloadFailed(nested_message(folder, inner))
         raise DownloadFailed(f"{folder} exists but is not the complete data set "
                              f"({tree_problem(folder)}); rename or delete it, then run again")
-    archive, how = fetch_archive(root, HYMENOPTERA_URL, HYMENOPTERA_ARCHIVE, HYMENOPTERA_MD5,
-                                 looks_valid=_zip_problem)
+    archive, how = fetch_archive(root, archive_urls(HYMENOPTERA_URL, urls, HYMENOPTERA_URL_ENV),
+                                 HYMENOPTERA_ARCHIVE, HYMENOPTERA_MD5, looks_valid=_zip_problem,
+                                 mirror_option=HYMENOPTERA_MIRROR_OPTION)
     extract_verified(archive, root, HYMENOPTERA_DIR, tree_problem, written_by_us(folder))
     return folder, f"{how} {HYMENOPTERA_ARCHIVE}, CRCs and contents checked, unpacked"
 
