@@ -12,7 +12,7 @@ import tokenize
 
 import pytest
 
-from tudui.paths import SRC_DIR, lesson_files
+from tudui.paths import lesson_files, lesson_path
 
 # lesson -> the course's lines (from xiaotudui/pytorch-tutorial's src/), in the video's order
 VIDEO_LINES = {
@@ -199,8 +199,9 @@ def _squeezed(text: str) -> str:
 
 
 def _code(name: str) -> str:
-    """The lesson's code without its docstring and comments, whitespace removed."""
-    path = SRC_DIR / f"{name}.py"
+    """The lesson's code without its docstring and comments, whitespace removed (the learner's
+    own file when src/practice.py --check runs this test on an exercise)."""
+    path = lesson_path(name)
     with tokenize.open(path) as f:
         tokens = list(tokenize.generate_tokens(f.readline))
     docstring = next(t for t in tokens if t.type == tokenize.STRING)  # the file starts with it
@@ -232,7 +233,7 @@ def _loops_over(tree: ast.AST, loader: str) -> list[ast.For]:
 @pytest.mark.parametrize("lesson", ["27_train", "30_train_gpu"])
 def test_the_training_loops_hold_the_videos_code_only(lesson):
     """No project machinery (the run object, autocast) in the course's loops over the data."""
-    tree = ast.parse((SRC_DIR / f"{lesson}.py").read_text(encoding="utf-8"))
+    tree = ast.parse(lesson_path(lesson).read_text(encoding="utf-8"))
     loops = _loops_over(tree, "train_dataloader") + _loops_over(tree, "test_dataloader")
     assert len(loops) == 2
     for loop in loops:

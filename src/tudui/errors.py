@@ -9,7 +9,7 @@ import sys
 import textwrap
 import threading
 
-from tudui.infra.console import INTERRUPTED, printable_chinese
+from tudui.infra.console import INTERRUPTED, practice_gap, printable_chinese
 
 EXIT_CODE = 2
 SKIP_EXIT_CODE = 3  # the lesson runner reports this as "skipped", not "failed"
@@ -101,6 +101,12 @@ def friendly_errors(main):
         except KeyboardInterrupt as err:  # a download says what it kept (DownloadInterrupted)
             print("\n" + getattr(err, "line", INTERRUPTED), file=sys.stderr)
             raise SystemExit(INTERRUPTED_EXIT_CODE) from None
+        except NotImplementedError as err:
+            gap = practice_gap(err)  # a practice file's gap (src/practice.py): one line
+            if gap is None:
+                raise
+            print("\n" + gap, file=sys.stderr)
+            raise SystemExit(EXIT_CODE) from None
 
     return wrapper
 

@@ -111,6 +111,15 @@ def _links_error(folder: Path, links: list[tuple[Path, str]], root: Path) -> Cou
         f"或者用 --log-dir 换一个你自己的文件夹（不要用 {root}）。")
 
 
+def lesson_path(lesson: str) -> Path:
+    """``src/<lesson>.py``, or the learner's own ``<folder>/<lesson>.py`` when the practice
+    checker (``src/practice.py --check``) points TUDUI_LESSON_DIR at that folder and it has one."""
+    practice = os.environ.get("TUDUI_LESSON_DIR")
+    if practice and (Path(practice) / f"{lesson}.py").is_file():
+        return Path(practice) / f"{lesson}.py"
+    return SRC_DIR / f"{lesson}.py"
+
+
 def import_lesson(lesson: str | os.PathLike, module_name: str | None = None):
     """Import a lesson file: ``import_lesson("27_train")`` or a path to any script.
 
@@ -119,7 +128,7 @@ def import_lesson(lesson: str | os.PathLike, module_name: str | None = None):
     the same file again returns the same module, and a pickle that names ``module_name`` finds
     its classes.
     """
-    path = Path(lesson) if Path(lesson).suffix == ".py" else SRC_DIR / f"{lesson}.py"
+    path = Path(lesson) if Path(lesson).suffix == ".py" else lesson_path(str(lesson))
     module_name = module_name or f"lesson_{path.stem}"
     known = sys.modules.get(module_name)
     if known is not None and getattr(known, "__file__", None) == str(path):
