@@ -7,8 +7,8 @@ import platform
 
 import torch
 
-from tudui.cli import DEVICE_CHOICES
 from tudui.errors import CourseError
+from tudui.infra.choices import DEVICE_CHOICES
 
 
 def mps_available() -> bool:
