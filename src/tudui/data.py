@@ -75,13 +75,6 @@ class CIFAR10(torchvision.datasets.CIFAR10):
         except DownloadFailed as err:
             raise cifar10_files.missing_error(absolute(self.root), err) from None
 
-    def _check_integrity(self) -> bool:
-        return cifar10_files.file_problems(absolute(self.root)) is None
-
-    def _load_meta(self) -> None:
-        self.classes = cifar10_files.read_classes(self.root)
-        self.class_to_idx = {c: i for i, c in enumerate(self.classes)}
-
 
 def cifar10(root: str | os.PathLike, train: bool, transform=None,
             quick: bool = False) -> Dataset:
