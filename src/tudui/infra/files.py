@@ -144,6 +144,25 @@ def temporary_folder(root: Path, name: str) -> Path:
     return Path(tempfile.mkdtemp(prefix=f".{name}.{os.getpid()}.", suffix=".tmp", dir=root))
 
 
+@contextlib.contextmanager
+def replacing_folder(target: Path, ours: Iterable[str], same_kind: bool = False):
+    """``with replacing_folder(root / "x", ours) as new:`` write the complete folder ``new``
+    (not made yet); it takes ``target``'s place when the block ends without an exception.
+
+    ``new`` lies in a temporary folder beside ``target`` (``temporary_folder``) and is renamed
+    into place by ``replace_folder`` (``ours``, ``same_kind``: what of an old ``target`` is the
+    project's, and what happens to the rest). The temporary folder, holding the old ``target``
+    by then, is removed at the end in every case: an exception or Ctrl-C inside the block
+    leaves ``target`` as it was and nothing beside it."""
+    tmp = temporary_folder(target.parent, target.name)
+    try:
+        new = tmp / target.name
+        yield new
+        replace_folder(new, target, tmp, ours, same_kind)
+    finally:
+        remove_tree(tmp)
+
+
 def replace_folder(new: Path, target: Path, tmp: Path, ours: Iterable[str],
                    same_kind: bool = False) -> Path | None:
     """Put the complete folder ``new`` at ``target``. An old ``target`` is first renamed into

@@ -22,7 +22,7 @@ from tudui.infra.ants_bees_stand_in import (
 )
 from tudui.infra.commands import prepare_command
 from tudui.infra.downloads import DownloadFailed, archive_urls, extract_verified, fetch_archive
-from tudui.infra.files import remove_tree, replace_folder, temporary_folder
+from tudui.infra.files import replacing_folder
 from tudui.infra.hymenoptera_layout import (  # noqa: F401 (ERROR_IMAGE: read from here too)
     CLASSES,
     ERROR_IMAGE,
@@ -318,9 +318,9 @@ def derive_course_layout(root: str | os.PathLike) -> list[tuple[Path, str]]:
             done.append((target, "real data kept (stand-ins never replace real data)"
                          if is_synthetic(source_root) else "kept as it is (delete it to rebuild)"))
             continue
-        tmp = temporary_folder(root, split)
-        try:
-            new = tmp / split  # made with mkdir, so it gets the usual permissions (mkdtemp: 0700)
+        with replacing_folder(target, course_layout_written_by_us(target, split),
+                              same_kind=_same_stand_in(target, source_root)) as new:
+            # new is made with mkdir, so it gets the usual permissions (mkdtemp's are 0700)
             for name in CLASSES:
                 images, labels = new / f"{name}_image", new / f"{name}_label"
                 images.mkdir(parents=True)
@@ -330,10 +330,6 @@ def derive_course_layout(root: str | os.PathLike) -> list[tuple[Path, str]]:
                     (labels / f"{image.stem}.txt").write_text(name, encoding="utf-8")
             if is_synthetic(source_root):
                 shutil.copyfile(source_root / SYNTHETIC_MARKER, new / SYNTHETIC_MARKER)
-            replace_folder(new, target, tmp, course_layout_written_by_us(target, split),
-                           same_kind=_same_stand_in(target, source_root))
-        finally:
-            remove_tree(tmp)
         done.append((target, "written"))
     return done
 
@@ -361,14 +357,10 @@ def ensure_synthetic_hymenoptera(root: str | os.PathLike, quick: bool = False,
         status = "stand-in reused"
     else:
         root.mkdir(parents=True, exist_ok=True)
-        tmp = temporary_folder(root, HYMENOPTERA_DIR)
-        try:
-            write_synthetic_hymenoptera_tree(tmp / HYMENOPTERA_DIR, quick, seed,
-                                             stand_in_counts(quick))
-            replace_folder(tmp / HYMENOPTERA_DIR, folder, tmp, written_by_us(folder),
-                           same_kind=marker_matches(folder, stand_in_name(quick, stand_in_counts(quick)), seed))
-        finally:
-            remove_tree(tmp)
+        counts = stand_in_counts(quick)
+        with replacing_folder(folder, written_by_us(folder), same_kind=marker_matches(
+                folder, stand_in_name(quick, counts), seed)) as new:
+            write_synthetic_hymenoptera_tree(new, quick, seed, counts)
         status = "stand-in written"
     return [(folder, status), *derive_course_layout(root)]
 
