@@ -326,8 +326,10 @@ def _cifar_unsafe_error(root: Path, path: Path, global_name: str) -> CourseError
     )
 
 
-def missing_error(root: Path, cause: BaseException | None,
-                         downloads: bool = True) -> CourseError:
+def cifar10_missing_error(root: Path, cause: BaseException | None,
+                          downloads: bool = True) -> CourseError:
+    """CIFAR-10 is not in ``root``: what to download or run (``cause``: why the download
+    failed; ``downloads=False``: none was tried)."""
     reason = f" ({cause})" if cause else ""
     tried = "and could not be downloaded" if downloads else "(download=False)"
     real, synthetic = prepare_command(root), prepare_command(root, "--synthetic")

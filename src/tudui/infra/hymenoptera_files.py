@@ -73,7 +73,9 @@ def image_files(folder: Path) -> list[Path]:
     return [Path(folder) / name for name in picture_names(folder)]
 
 
-def missing_error(where: Path, root: Path) -> CourseError:
+def hymenoptera_missing_error(where: Path, root: Path) -> CourseError:
+    """The ants/bees folder ``where`` (either layout, under the data root ``root``) is missing:
+    how to fetch or generate the set, or how to move it when it was unpacked a level too deep."""
     fetch, synthetic = prepare_command(root), prepare_command(root, "--synthetic")
     inner = nested_too_deep(root / HYMENOPTERA_DIR)
     if inner is not None:
