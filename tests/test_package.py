@@ -85,24 +85,26 @@ def test_no_module_imports_one_that_imports_it_back():
 
 
 # One interpreter imports every module as if it were the first one imported: before each, every
-# tudui module is forgotten (torch and the other libraries stay loaded: they are not ours).
-# The modules the tour and 00_prepare_data start with come first, to check they need no torch.
+# tudui module is forgotten (torch and the other libraries stay loaded: they are not ours). The
+# modules come in groups, lightest first, and after each group the script notes which of the
+# heavy libraries had been loaded by then.
 IMPORT_EACH_ALONE = """
 import importlib, json, sys
 sys.path.insert(0, sys.argv[1])
-light, failed = int(sys.argv[2]), {}
-for index, name in enumerate(sys.argv[3:]):
-    for loaded in [m for m in sys.modules if m == "tudui" or m.startswith("tudui.")]:
-        del sys.modules[loaded]
-    try:
-        importlib.import_module(name)
-    except BaseException as err:
-        failed[name] = f"{type(err).__name__}: {err}"
-    if index == light - 1:
-        torch_after_light = "torch" in sys.modules
-print(json.dumps({"failed": failed, "torch_after_light": torch_after_light}))
+failed, loaded_after = {}, []
+for group in json.loads(sys.argv[2]):
+    for name in group:
+        for module in [m for m in sys.modules if m == "tudui" or m.startswith("tudui.")]:
+            del sys.modules[module]
+        try:
+            importlib.import_module(name)
+        except BaseException as err:
+            failed[name] = f"{type(err).__name__}: {err}"
+    loaded_after.append(sorted(set(sys.argv[3:]) & set(sys.modules)))
+print(json.dumps({"failed": failed, "loaded_after": loaded_after}))
 """
-# What run_lessons.py and 00_prepare_data.py import: they start at once, torch is for lessons
+HEAVY = ["torch", "torchvision", "torch.utils.tensorboard", "tensorboard", "cv2"]
+# What run_lessons.py and 00_prepare_data.py import: they start at once (torch is for lessons)
 WITHOUT_TORCH = ["tudui", "tudui.cli", "tudui.errors", "tudui.paths", "tudui.infra.lesson_runs",
                  "tudui.infra.files", "tudui.infra.commands", "tudui.infra.downloads",
                  "tudui.infra.cifar10_files", "tudui.infra.cifar10_stand_in",
@@ -110,11 +112,15 @@ WITHOUT_TORCH = ["tudui", "tudui.cli", "tudui.errors", "tudui.paths", "tudui.inf
 
 
 def test_every_module_imports_on_its_own():
-    others = [name for name in package_modules() if name not in WITHOUT_TORCH]
+    modules = [name for name in package_modules() if name not in WITHOUT_TORCH]
+    infra = [name for name in modules if name.startswith("tudui.infra")]
+    rest = [name for name in modules if name not in infra]
     proc = subprocess.run([sys.executable, "-c", IMPORT_EACH_ALONE, str(SRC_DIR),
-                           str(len(WITHOUT_TORCH)), *WITHOUT_TORCH, *others],
+                           json.dumps([WITHOUT_TORCH, infra, rest]), *HEAVY],
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     assert result["failed"] == {}
-    assert not result["torch_after_light"], f"one of {WITHOUT_TORCH} imports torch"
+    light, plumbing, _ = result["loaded_after"]
+    assert light == [], f"one of {WITHOUT_TORCH} imports {light}"
+    assert plumbing == ["torch"], "tudui.infra's docstring: no torchvision, TensorBoard or OpenCV"
