@@ -64,8 +64,8 @@ class Indented:
 
     def write(self, text: str) -> int:
         lines = text.splitlines(keepends=True)
-        shown = "".join((self.prefix if self.at_line_start or i else "") + line
-                        for i, line in enumerate(lines))
+        shown = "".join((self.prefix if (self.at_line_start or i) and line.strip("\r\n") else "")
+                        + line for i, line in enumerate(lines))
         if lines:
             self.at_line_start = lines[-1].endswith(("\n", "\r"))
         sys.stdout.write(shown)
