@@ -123,22 +123,26 @@ def main(argv=None) -> dict:
 
     if (folder / "vgg16_method1.pth").is_file():  # written without --quick
         # 方式1 -> 保存方式1，加载模型；torch >= 2.6: weights_only=True + VGG16's classes
+        safe_load.check_model_file(folder / "vgg16_method1.pth")  # ours: no file made to fill memory
         with explained(folder / "vgg16_method1.pth", args.log_dir), \
                 torch.serialization.safe_globals(VGG16_ALLOW_LIST):
             model = torch.load(folder / "vgg16_method1.pth", weights_only=True)
         loaded["vgg16_method1"] = type(model).__name__
     if (folder / "vgg16_method2.pth").is_file():  # 方式2，加载模型 / method 2: structure, then parameters
         vgg16 = torchvision.models.vgg16(weights=None)  # the video: pretrained=False (old API)
+        safe_load.check_model_file(folder / "vgg16_method2.pth")  # ours, as above
         with explained(folder / "vgg16_method2.pth", args.log_dir):
             vgg16.load_state_dict(torch.load(folder / "vgg16_method2.pth", weights_only=True))
         loaded["vgg16_method2"] = type(vgg16).__name__
     tudui = Tudui()  # extra: method 2 on the small model too (the one --quick saves)
+    safe_load.check_model_file(folder / "tudui_method2.pth")  # ours, as above
     with explained(folder / "tudui_method2.pth", args.log_dir):
         tudui.load_state_dict(torch.load(folder / "tudui_method2.pth", weights_only=True))
     loaded["tudui_method2"] = type(tudui).__name__
     print("方式1、方式2 加载成功 / loaded:", loaded)
 
     # 陷阱1 / the trap: a whole pickled Tudui (method 1), three ways
+    safe_load.check_model_file(trap_file)  # ours, as above
     print(f"\n1) torch.load('{trap_file.name}') -> 拒绝 / refused: "
           f"{(refused := refused_by_default(trap_file, args.log_dir))}")
     pickled_as = safe_load.pickled_names(trap_file)  # ["__main__.Tudui"]: the name in the file

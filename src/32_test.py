@@ -52,7 +52,7 @@ from tudui.hymenoptera import open_picture
 from tudui.infra.checkpoints import newest_checkpoint
 from tudui.infra.commands import lesson_command
 from tudui.infra.files import atomic_write_bytes
-from tudui.infra.safe_load import existing_file, load_tudui, refuse_non_finite
+from tudui.infra.safe_load import check_model_file, existing_file, load_tudui, refuse_non_finite
 from tudui.loaders import make_loader
 from tudui.paths import lesson_log_dir, lesson_name
 
@@ -124,6 +124,7 @@ def main(argv=None) -> dict:
 
     # the video: model = torch.load("tudui_29_gpu.pth", map_location=torch.device('cpu')), a whole
     # pickled Tudui; weights_only=True + ALLOW_LIST load it without running code from the file
+    check_model_file(checkpoint)  # ours: a file made to fill the memory is refused first
     try:
         with torch.serialization.safe_globals(ALLOW_LIST):
             model = torch.load(checkpoint, map_location=device, weights_only=True)  # ours: --device

@@ -10,8 +10,10 @@ copy of it (tudui.infra.lesson_runs): the lessons skip 3-4 s of imports each, ab
 tour. Elsewhere, or with --fresh, each lesson gets a new Python interpreter, as when you run it
 yourself.
 
-If 00_prepare_data cannot download the data (no network), the tour runs it again with
---synthetic so every later lesson still has stand-in data to work on.
+00_prepare_data's output is shown as it runs (indented), so a slow download's progress lines
+are seen while it lasts; every other lesson's output goes only to its transcript. If
+00_prepare_data cannot download the data (no network), the tour runs it again with --synthetic so
+every later lesson still has stand-in data to work on.
 
 A lesson that runs past --lesson-timeout is stopped as Ctrl-C would stop it and shown as "timed
 out"; the tour goes on. With --quick the limit is 10 minutes: the slowest quick lesson takes
@@ -53,15 +55,36 @@ QUICK_TIMEOUT_S = 600  # per lesson with --quick (see the docstring); --full: no
 TIMED_OUT = "timed out"
 
 
-def run_one(path: Path, extra: list[str], transcript_dir: Path,
-            forked: bool = False, timeout: float | None = None) -> tuple[int | None, float, str]:
+class Indented:
+    """A text stream that writes to sys.stdout with every line indented (a lesson's output
+    shown inside the tour's)."""
+
+    def __init__(self, prefix: str = "    "):
+        self.prefix, self.at_line_start = prefix, True
+
+    def write(self, text: str) -> int:
+        lines = text.splitlines(keepends=True)
+        shown = "".join((self.prefix if (self.at_line_start or i) and line.strip("\r\n") else "")
+                        + line for i, line in enumerate(lines))
+        if lines:
+            self.at_line_start = lines[-1].endswith(("\n", "\r"))
+        sys.stdout.write(shown)
+        return len(text)
+
+    def flush(self) -> None:
+        sys.stdout.flush()
+
+
+def run_one(path: Path, extra: list[str], transcript_dir: Path, forked: bool = False,
+            timeout: float | None = None, live=None) -> tuple[int | None, float, str]:
     """Run one lesson in a process of its own (``forked``: a forked copy of a process that has
     imported torch, else a new interpreter); return (exit code, seconds, output), the exit
-    code None when the lesson ran past ``timeout`` seconds and was stopped."""
+    code None when the lesson ran past ``timeout`` seconds and was stopped. ``live``: a stream
+    that also gets the output while the lesson runs."""
     start = time.perf_counter()
     run = lesson_runs.run_script_forked if forked else lesson_runs.run_script
     try:
-        code, output = run(path, extra, REPO_ROOT, lesson_runs.LESSON_ENV, timeout)
+        code, output = run(path, extra, REPO_ROOT, lesson_runs.LESSON_ENV, timeout, live)
     except lesson_runs.LessonTimedOut as stopped:
         code, output = None, stopped.output
     seconds = time.perf_counter() - start
@@ -92,12 +115,17 @@ def tour(lessons: list[Path], common: list[str], extra: list[str], log_dir: Path
         since = time.time()
         lesson_extra = common if path.stem == PREPARE else extra
         limit = None if path.stem == PREPARE else timeout
+        live = Indented() if path.stem == PREPARE else None  # a download: its progress, now
+        if live:
+            print(f"  {path.stem}: 运行中，输出如下 / running, its output as it comes:", flush=True)
         try:
-            code, seconds, output = run_one(path, lesson_extra, transcript_dir, forked, limit)
+            code, seconds, output = run_one(path, lesson_extra, transcript_dir, forked, limit,
+                                            live)
         except lesson_runs.ForkFailed as err:
             print(f"  (cannot fork lessons here: {err}; from now on each starts a new Python)")
             forked = False
-            code, seconds, output = run_one(path, lesson_extra, transcript_dir, forked, limit)
+            code, seconds, output = run_one(path, lesson_extra, transcript_dir, forked, limit,
+                                            live)
         if code is None:
             status = TIMED_OUT
         elif code in (INTERRUPTED_EXIT_CODE, -signal.SIGINT):  # Ctrl-C reached the lesson first
@@ -106,7 +134,8 @@ def tour(lessons: list[Path], common: list[str], extra: list[str], log_dir: Path
             status = "OK" if code == 0 else "skipped" if code == SKIP_EXIT_CODE else "FAILED"
         if path.stem == PREPARE and code == EXIT_CODE:
             print("  00_prepare_data: download failed, using generated stand-ins (--synthetic)")
-            code, more, output = run_one(path, [*common, "--synthetic"], transcript_dir, forked)
+            code, more, output = run_one(path, [*common, "--synthetic"], transcript_dir, forked,
+                                         None, live)
             seconds += more
             status = "OK (stand-ins)" if code == 0 else "FAILED"
         rows.append((path.stem, status, seconds, written_under(log_dir, path.stem, since)))
@@ -115,7 +144,7 @@ def tour(lessons: list[Path], common: list[str], extra: list[str], log_dir: Path
             print(f"    超过 {limit:g} 秒仍未结束，已停止 / still running after {limit:g} s, stopped "
                   f"(--lesson-timeout); its last lines, all of them in "
                   f"{transcript_dir / path.stem}.txt:")
-        if status in ("FAILED", TIMED_OUT):
+        if status in ("FAILED", TIMED_OUT) and not live:  # a live one showed it all already
             tail = "\n".join(output.strip().splitlines()[-12:])
             print("    " + tail.replace("\n", "\n    "))
 

@@ -544,3 +544,26 @@ def test_stale_temporary_folders_of_killed_runs_are_removed_and_live_ones_kept(t
     if os.name != "posix":  # no PID check there: only the age counts
         expected.add(f".{HYMENOPTERA_DIR}.{dead}.abc.tmp")
     assert kept == expected
+
+
+def test_a_folder_is_replaced_only_when_its_new_copy_is_complete(tmp_path, capsys):
+    target = tmp_path / "x"
+    target.mkdir()
+    (target / "ours.txt").write_text("old")
+    (target / "mine.txt").write_text("the learner's")
+    with pytest.raises(KeyboardInterrupt):  # Ctrl-C while the new copy is being written
+        with files.replacing_folder(target, {"ours.txt"}) as new:
+            new.mkdir()
+            (new / "ours.txt").write_text("half")
+            raise KeyboardInterrupt
+    assert [p.name for p in tmp_path.iterdir()] == ["x"]  # no temporary folder left
+    assert {p.name: p.read_text() for p in target.iterdir()} == {
+        "ours.txt": "old", "mine.txt": "the learner's"}
+    with files.replacing_folder(target, {"ours.txt"}) as new:
+        new.mkdir()
+        (new / "ours.txt").write_text("new")
+    assert {p.name: p.read_text() for p in target.iterdir()} == {"ours.txt": "new"}
+    kept = [p for p in tmp_path.iterdir() if p.name != "x"]
+    assert [p.name for p in kept] == [f"x.kept-{time.strftime('%Y-%m-%d')}"]
+    assert (kept[0] / "mine.txt").read_text() == "the learner's"  # moved aside, not deleted
+    assert "moved to" in capsys.readouterr().out

@@ -266,6 +266,76 @@ def test_a_layer_class_is_restored_never_called(tmp_path, monkeypatch):
     assert calls == []
 
 
+class _Calls:
+    """torch.save(_Calls(f, *args)) writes a pickle that calls ``f(*args)`` while loading, as a
+    crafted file can (torch.save itself only restores a layer: created empty, then filled)."""
+
+    def __init__(self, function, *args):
+        self.function, self.args = function, args
+
+    def __reduce__(self):
+        return self.function, self.args
+
+
+# What a crafted model file could make torch.load(weights_only=True) allocate, each in a few
+# bytes: a layer of an allow-list called (12 GB), and what torch allows by default (40 GB, 10 GB).
+MEMORY_FILLERS = {
+    "Conv2d(3, 100000, 100)": (torch.nn.Conv2d, 3, 100000, 100),
+    "torch.Tensor(100000, 100000)": (torch.Tensor, 100000, 100000),
+    "bytearray(10**10)": (bytearray, 10**10),
+}
+
+
+def test_the_hole_a_called_layer_class_opens_in_torch_load(tmp_path):
+    """Why the scan looks at calls: with the real layer classes allowed (as 26 and 32 show the
+    video's torch.load), torch builds a layer from numbers in the file, at any size."""
+    small = tmp_path / "small.pth"
+    torch.save(_Calls(torch.nn.Conv2d, 3, 7, 5), small)
+    with torch.serialization.safe_globals([torch.nn.Conv2d]):
+        layer = torch.load(small, weights_only=True)
+    assert type(layer) is torch.nn.Conv2d and layer.weight.shape == (7, 3, 5, 5)  # it was called
+    with pytest.raises(CourseError, match=r"a call of torch\.nn\.modules\.conv\.Conv2d"):
+        safe_load.check_model_file(small)
+
+
+@pytest.mark.parametrize("case", list(MEMORY_FILLERS))
+def test_a_model_file_that_calls_a_class_is_refused_before_torch_reads_it(tmp_path, monkeypatch,
+                                                                           case):
+    crafted = tmp_path / "tudui_29_gpu.pth"
+    torch.save(_Calls(*MEMORY_FILLERS[case]), crafted)
+    assert crafted.stat().st_size < 2000
+    monkeypatch.setattr(torch, "load", lambda *a, **k: pytest.fail("torch.load was reached"))
+    with pytest.raises(CourseError) as info:  # 32 loads the video's way, with the real layers
+        _32(tmp_path, crafted, wrapped=True)
+    assert "not a checkpoint that can be read safely: its pickle has a call of" in info.value.en
+    assert "fill the memory, so it was not loaded" in info.value.en
+    with pytest.raises(CourseError, match="a call of"):  # and every other reader of model files
+        safe_load.read_checkpoint(crafted)
+
+
+def test_objects_created_from_arguments_are_refused_and_real_files_still_load(tmp_path):
+    # NEWOBJ (cls.__new__(cls, *args)) with arguments: torch.Tensor.__new__ allocates too
+    newobj = b"\x80\x02ctorch\nTensor\nJ\xa0\x86\x01\x00J\xa0\x86\x01\x00\x86\x81."
+    with pytest.raises(PickleRefused, match="torch.Tensor created from arguments"):
+        scan_pickle(newobj, may_call=safe_load.may_call)
+    scan_pickle(newobj)  # without may_call (CIFAR-10 batches) calls are not the scan's business
+    with pytest.raises(CourseError, match="created from arguments"):
+        safe_load.check_model_file(_zip_with(tmp_path, "newobj.pth", {"/data.pkl": newobj}))
+    # what torch.save writes still loads: whole models (restored empty, then filled), state
+    # dicts, an optimizer's state, and the course's own layout (pickled as __main__.Tudui)
+    model = models.Tudui()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    model(torch.rand(2, 3, 32, 32)).sum().backward()
+    optimizer.step()
+    files = {"whole.pth": model, "state.pth": model.state_dict(),
+             "checkpoint.pth": {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                                "epoch": 1, "device": torch.device("cpu"), "size": torch.Size([2])}}
+    for name, saved in files.items():
+        torch.save(saved, tmp_path / name)
+        assert safe_load.check_model_file(tmp_path / name) == "zip", name
+    assert safe_load.read_checkpoint(tmp_path / "whole.pth")["format"].startswith("whole model")
+
+
 ODD_TENSORS = {
     "meta": lambda w: torch.empty(w.shape, device="meta"),
     "sparse": lambda w: w.to_sparse(),

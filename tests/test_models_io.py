@@ -297,6 +297,33 @@ def test_model_load_names_a_damaged_or_foreign_file(saved_26, data_root, tmp_pat
     assert why in error.en
 
 
+class _CallsConv2d:
+    """Pickled as a call of Conv2d(3, 100000, 100) (12 GB of weights), as a crafted file can be."""
+
+    def __reduce__(self):
+        return torch.nn.Conv2d, (3, 100000, 100)
+
+
+@pytest.mark.parametrize("name", ["tudui_method2.pth", "tudui_method1.pth"])
+def test_model_load_refuses_a_file_that_calls_a_layer_before_torch_reads_it(
+        saved_26, data_root, tmp_path, monkeypatch, name):
+    log_dir = tmp_path / "logs"
+    shutil.copytree(saved_26, log_dir / "26_model_save")
+    torch.save(_CallsConv2d(), log_dir / "26_model_save" / name)
+    real_load = torch.load
+
+    def load(file, *args, **kwargs):  # the lesson's other (good) files load as usual
+        if Path(file).name == name:
+            pytest.fail(f"torch.load was reached for {name}")
+        return real_load(file, *args, **kwargs)
+
+    monkeypatch.setattr(torch, "load", load)
+    argv = ["--data-root", str(data_root), "--log-dir", str(log_dir), "--device", "cpu", "--quick"]
+    error = _course_error(load_lesson("26_model_load").main, argv)
+    assert str(log_dir / "26_model_save" / name) in error.en
+    assert "a call of torch.nn.modules.conv.Conv2d" in error.en and "not loaded" in error.en
+
+
 def test_model_load_damaged_file_exits_2_without_traceback(saved_26, run_lesson, log_dir, capsys):
     shutil.copytree(saved_26, log_dir / "26_model_save")
     _truncate(log_dir / "26_model_save" / "tudui_method2.pth")

@@ -474,7 +474,8 @@ def test_own_files_survive_real_data_arriving(prepare, tmp_path, monkeypatch, ca
     mine = _add_own_files(root)
     # the "real" archives: stand-ins without their markers, as the downloads would bring
     made = tmp_path / "made"
-    tree = write_synthetic_hymenoptera_tree(made / "hymenoptera_data", quick=False, seed=7)
+    tree = write_synthetic_hymenoptera_tree(made / "hymenoptera_data", quick=False, seed=7,
+                                            counts=TINY_COUNTS)
     (tree / SYNTHETIC_MARKER).unlink()
     shutil.make_archive(str(root / "hymenoptera_data"), "zip", root_dir=made,
                         base_dir="hymenoptera_data")

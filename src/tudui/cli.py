@@ -9,9 +9,9 @@ import os
 import sys
 
 from tudui.errors import EXIT_CODE
+from tudui.infra.choices import DEVICE_CHOICES
 from tudui.paths import DATASET_DIR, LOGS_DIR, absolute
 
-DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
 MAX_SEED = 2**32 - 1  # numpy's seeds (and the DataLoader's) stop here
 MAX_LEARNING_RATE = 10.0  # far above any rate that trains; larger ones overflow in float32
 

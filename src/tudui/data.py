@@ -63,7 +63,7 @@ class CIFAR10(torchvision.datasets.CIFAR10):
         folder = root / self.base_folder
         if not (folder.is_dir() and any(folder.iterdir())):
             if not download:
-                raise cifar10_files.missing_error(root, None, downloads=False)
+                raise cifar10_files.cifar10_missing_error(root, None, downloads=False)
             self.download()
         self.data, self.targets, classes = cifar10_files.load_cifar10_arrays(root, train, first)
         self.classes, self.class_to_idx = classes, {c: i for i, c in enumerate(classes)}
@@ -73,14 +73,7 @@ class CIFAR10(torchvision.datasets.CIFAR10):
         try:
             cifar10_files.prepare_real_cifar10(self.root)
         except DownloadFailed as err:
-            raise cifar10_files.missing_error(absolute(self.root), err) from None
-
-    def _check_integrity(self) -> bool:
-        return cifar10_files.file_problems(absolute(self.root)) is None
-
-    def _load_meta(self) -> None:
-        self.classes = cifar10_files.read_classes(self.root)
-        self.class_to_idx = {c: i for i, c in enumerate(self.classes)}
+            raise cifar10_files.cifar10_missing_error(absolute(self.root), err) from None
 
 
 def cifar10(root: str | os.PathLike, train: bool, transform=None,

@@ -6,10 +6,11 @@ from __future__ import annotations
 import functools
 import os
 import sys
-import textwrap
 import threading
 
 from tudui.infra.console import INTERRUPTED, practice_gap, printable_chinese
+from tudui.infra.course_error import CourseError, shorten
+from tudui.infra.oserrors import os_error
 
 EXIT_CODE = 2
 SKIP_EXIT_CODE = 3  # the lesson runner reports this as "skipped", not "failed"
@@ -18,47 +19,8 @@ CLOSED_OUTPUT_EXIT_CODE = 141  # 128 + SIGPIPE: `lesson | head -1`, the reader l
 
 __all__ = ["CLOSED_OUTPUT_EXIT_CODE", "EXIT_CODE", "INTERRUPTED", "INTERRUPTED_EXIT_CODE",
            "SKIP_EXIT_CODE", "CourseError", "SkipLesson", "friendly_errors", "shorten"]
-
-SHOWN_CHARACTERS = 200  # of a string from a file (a key, a label, a name) quoted in a message
-LONGEST_WORD = 1000     # longer than any real path or command: a string from a file, cut too
-
-
-def shorten(value, limit: int = SHOWN_CHARACTERS) -> str:
-    """``str(value)`` for a message: its first ``limit`` characters, then "…".
-
-    Every string a message quotes from a file goes through here: a file may hold a name of
-    several megabytes. A value that cannot even be turned into text (an integer of 5,000
-    digits, a list nested too deeply) is named by its type."""
-    try:
-        text = value if isinstance(value, str) else str(value)
-    except Exception:  # ValueError (int_max_str_digits), RecursionError, a broken __str__ ...
-        return f"<{type(value).__name__}>"
-    return text if len(text) <= limit else text[:limit] + "…"
-
-
-def _one_paragraph(text: str) -> str:
-    """``text`` on one line, each word that is longer than any path (a string from a file
-    that no call site shortened) cut by ``shorten``."""
-    return " ".join(word if len(word) <= LONGEST_WORD else shorten(word) for word in text.split())
-
-
-class CourseError(Exception):
-    """A failure the learner can fix: printed as one paragraph (Chinese, then English), exit 2."""
-
-    def __init__(self, en: str, zh: str = ""):
-        self.en = _one_paragraph(en)
-        self.zh = _one_paragraph(zh)
-        super().__init__(self.en)
-
-    def paragraph(self) -> str:
-        """The message as printed: a Chinese line (when given), then the English paragraph."""
-        lines = []
-        if self.zh:
-            lines.append(f"错误：{self.zh}")
-        # never break inside a path or a command (argparse-style hyphens), so they copy whole
-        lines.append(textwrap.fill(f"Error: {self.en}", width=100, break_on_hyphens=False,
-                                   break_long_words=False))
-        return "\n".join(lines)
+# CourseError and shorten are defined in tudui.infra.course_error (oserrors builds CourseErrors
+# too, and this module imports oserrors): import them from here.
 
 
 class SkipLesson(CourseError):
@@ -91,8 +53,6 @@ def friendly_errors(main):
             print("\n" + err.paragraph(), file=sys.stderr)
             raise SystemExit(SKIP_EXIT_CODE if isinstance(err, SkipLesson) else EXIT_CODE) from None
         except OSError as err:
-            from tudui.infra.oserrors import os_error
-
             known = os_error(err)
             if known is None:
                 raise

@@ -9,16 +9,13 @@ import sys
 from pathlib import Path
 
 from tudui.errors import CourseError
+from tudui.infra.oserrors import os_error, remember_output_folder
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 SRC_DIR = PACKAGE_DIR.parent
 REPO_ROOT = SRC_DIR.parent
 DATASET_DIR = REPO_ROOT / "dataset"
 LOGS_DIR = REPO_ROOT / "logs"
-
-# The lesson folder made last (by lesson_log_dir): a full disk's write() names no file, so the
-# message names this folder instead.
-last_output_folder: Path | None = None
 
 
 def absolute(path: str | os.PathLike) -> Path:
@@ -48,7 +45,6 @@ def lesson_log_dir(lesson: str, log_dir: str | os.PathLike | None = None) -> Pat
     Every file a lesson writes lies in this folder, so it is refused (CourseError) when it holds
     a link that leads out of it: TensorBoard (events, projector files), the profiler and the
     tour write through a link to whatever it points to (see ``links_leaving``)."""
-    global last_output_folder
     root = Path(os.path.abspath(Path(log_dir or LOGS_DIR).expanduser()))
     path = root / lesson
     if os.path.islink(path) and not _inside(os.path.realpath(path), os.path.realpath(root)):
@@ -56,8 +52,6 @@ def lesson_log_dir(lesson: str, log_dir: str | os.PathLike | None = None) -> Pat
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as err:  # --log-dir names a file, a read-only place, ...
-        from tudui.infra.oserrors import os_error
-
         raise os_error(err, err.filename or path, "creating the folder") or CourseError(
             f"cannot create the output folder {path} ({err.strerror or err}). Pass --log-dir a "
             "folder you can write to (it is created when missing).",
@@ -65,7 +59,7 @@ def lesson_log_dir(lesson: str, log_dir: str | os.PathLike | None = None) -> Pat
     links = links_leaving(path)
     if links:
         raise _links_error(path, links, root)
-    last_output_folder = path
+    remember_output_folder(path)  # named when a write into it fails without naming a file
     return path
 
 

@@ -27,8 +27,9 @@ class TrainingRun:
     folder (a lock), a fresh TensorBoard folder, --bf16, each step's loss, --resume, the time
     left, the result dict. None of it needs a line inside the course's loops.
 
-    ``args`` is the lesson's parsed flags (``resume``, ``shuffle``, ``seed``, ``batch_size``,
-    ``lr``, ``bf16``, ``quick``; missing ones count as off).
+    ``args`` is the lesson's parsed flags: ``epochs``, ``batch_size`` and ``lr``, and those a
+    lesson may not have (a missing one counts as off): ``resume``, ``shuffle``, ``seed``,
+    ``bf16``, ``quick``, ``data_root`` (the stand-in notice).
     """
 
     def __init__(self, folder: str | os.PathLike, args, device: torch.device,

@@ -12,8 +12,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from tudui.infra import hymenoptera_files
-from tudui.infra.hymenoptera_files import CLASSES, ERROR_IMAGE, QUICK_COUNTS, SPLITS
+from tudui.infra.hymenoptera_layout import CLASSES, ERROR_IMAGE, SPLITS
 from tudui.infra.markers import write_marker
 
 _ANT_BACKGROUNDS = [(86, 120, 60), (120, 96, 64), (70, 90, 50), (150, 130, 100), (60, 80, 70)]
@@ -117,18 +116,17 @@ def _stand_in_names(rng, split: str, name: str, n: int) -> list[str]:
     return names
 
 
-def stand_in_name(quick: bool) -> str:
-    """How the hymenoptera marker describes a stand-in of this size."""
-    counts = QUICK_COUNTS if quick else hymenoptera_files.REAL_COUNTS
+def stand_in_name(quick: bool, counts: dict[str, dict[str, int]]) -> str:
+    """How the hymenoptera marker describes a stand-in of this size (``counts``: pictures per
+    split and class, ``hymenoptera_files.stand_in_counts``)."""
     text = ", ".join(f"{s} {c} {n}" for s, per in counts.items() for c, n in per.items())
     return f"hymenoptera_data ({'quick' if quick else 'full'} size: {text})"
 
 
-def stand_in_file_names(quick: bool, seed: int) -> list[str]:
+def stand_in_file_names(counts: dict[str, dict[str, int]], seed: int) -> list[str]:
     """The files ``write_synthetic_hymenoptera_tree`` writes ("train/ants/<name>", ...), from
     the same random draws (the names come first): what an older marker, which listed no files,
     stands for."""
-    counts = QUICK_COUNTS if quick else hymenoptera_files.REAL_COUNTS
     return [f"{split}/{name}/{file_name}"
             for split_index, split in enumerate(SPLITS)
             for class_index, name in enumerate(CLASSES)
@@ -136,10 +134,11 @@ def stand_in_file_names(quick: bool, seed: int) -> list[str]:
                                              split, name, counts[split][name])]
 
 
-def write_synthetic_hymenoptera_tree(folder: Path, quick: bool, seed: int) -> Path:
-    """Write a stand-in ``hymenoptera_data`` tree into ``folder`` (must not exist yet); its
-    marker lists every file with its size and sha256."""
-    counts = QUICK_COUNTS if quick else hymenoptera_files.REAL_COUNTS
+def write_synthetic_hymenoptera_tree(folder: Path, quick: bool, seed: int,
+                                     counts: dict[str, dict[str, int]]) -> Path:
+    """Write a stand-in ``hymenoptera_data`` tree of ``counts`` pictures (per split and class)
+    into ``folder`` (must not exist yet); its marker lists every file with its size and sha256.
+    ``quick``: smaller pictures."""
     written = {}
     for split_index, split in enumerate(SPLITS):
         for class_index, name in enumerate(CLASSES):
@@ -160,5 +159,5 @@ def write_synthetic_hymenoptera_tree(folder: Path, quick: bool, seed: int) -> Pa
                 (sub / file_name).write_bytes(data)
                 written[f"{split}/{name}/{file_name}"] = (len(data),
                                                           hashlib.sha256(data).hexdigest())
-    write_marker(folder, stand_in_name(quick), seed, files=written)
+    write_marker(folder, stand_in_name(quick, counts), seed, files=written)
     return folder

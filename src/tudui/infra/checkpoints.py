@@ -3,7 +3,6 @@ the course's ``tudui_<i>.pth`` per epoch, and what ``--resume`` needs in ``resum
 
 from __future__ import annotations
 
-import io
 import os
 import re
 from pathlib import Path
@@ -13,7 +12,8 @@ from torch import nn
 
 from tudui.errors import CourseError, shorten
 from tudui.infra import safe_load
-from tudui.infra.files import atomic_file, atomic_write_bytes
+from tudui.infra.files import atomic_file
+from tudui.paths import absolute
 
 
 def save_checkpoint(path: str | os.PathLike, model: nn.Module,
@@ -28,9 +28,9 @@ def save_checkpoint(path: str | os.PathLike, model: nn.Module,
     weights = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
     state = {"arch": type(model).__name__, "model": weights, "epoch": epoch,
              "optimizer": optimizer.state_dict() if optimizer is not None else None, **extra}
-    buffer = io.BytesIO()
-    torch.save(state, buffer)
-    return atomic_write_bytes(path, buffer.getvalue())
+    with atomic_file(path) as f:
+        torch.save(state, f)
+    return absolute(path)
 
 
 def load_checkpoint(path: str | os.PathLike, model: nn.Module,

@@ -326,8 +326,10 @@ def _cifar_unsafe_error(root: Path, path: Path, global_name: str) -> CourseError
     )
 
 
-def missing_error(root: Path, cause: BaseException | None,
-                         downloads: bool = True) -> CourseError:
+def cifar10_missing_error(root: Path, cause: BaseException | None,
+                          downloads: bool = True) -> CourseError:
+    """CIFAR-10 is not in ``root``: what to download or run (``cause``: why the download
+    failed; ``downloads=False``: none was tried)."""
     reason = f" ({cause})" if cause else ""
     tried = "and could not be downloaded" if downloads else "(download=False)"
     real, synthetic = prepare_command(root), prepare_command(root, "--synthetic")
@@ -443,12 +445,3 @@ def prepare_real_cifar10(root: str | os.PathLike, urls=()) -> tuple[Path, str]:
                                  CIFAR10_ARCHIVE, CIFAR10_MD5, mirror_option=CIFAR10_MIRROR_OPTION)
     extract_verified(archive, root, CIFAR10_DIR, cifar10_folder_problem, written_by_us(folder))
     return folder, f"{how} {CIFAR10_ARCHIVE}, md5 verified, unpacked"
-
-
-def read_classes(root: str | os.PathLike) -> list[str]:
-    """The ten class names of ``<root>/cifar-10-batches-py/batches.meta``, verified and checked."""
-    root = absolute(root)
-    try:
-        return _read_cifar_file(root, "batches.meta", _check_meta)
-    except _Damaged:
-        raise damaged_error(root, file_problems(root) or "unknown") from None

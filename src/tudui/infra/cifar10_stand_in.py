@@ -16,7 +16,7 @@ from tudui.errors import CourseError
 from tudui.infra import cifar10_files
 from tudui.infra.cifar10_files import CIFAR10_ARCHIVE, CIFAR10_CLASSES, CIFAR10_DIR
 from tudui.infra.commands import prepare_command
-from tudui.infra.files import remove_tree, replace_folder, temporary_folder
+from tudui.infra.files import replacing_folder
 from tudui.infra.markers import (
     SYNTHETIC_MARKER,
     is_synthetic,
@@ -129,9 +129,8 @@ def write_synthetic_cifar10(root: str | os.PathLike, train_size: int = 50000,
                   "testing batch 1 of 1"))
     meta = {"num_cases_per_batch": max(len(s) for s in splits),
             "label_names": list(CIFAR10_CLASSES), "num_vis": 3072}
-    tmp = temporary_folder(root, CIFAR10_DIR)
-    try:
-        new = tmp / CIFAR10_DIR
+    same_stand_in = marker_matches(folder, cifar10_stand_in_name(train_size, test_size), seed)
+    with replacing_folder(folder, cifar10_files.written_by_us(folder), same_stand_in) as new:
         new.mkdir()
         written = {}
         for name, idx, batch_label in parts:
@@ -140,11 +139,6 @@ def write_synthetic_cifar10(root: str | os.PathLike, train_size: int = 50000,
             written[name] = _write_pickle(new / name, batch)
         written["batches.meta"] = _write_pickle(new / "batches.meta", meta)
         write_marker(new, cifar10_stand_in_name(train_size, test_size), seed, files=written)
-        replace_folder(new, folder, tmp, cifar10_files.written_by_us(folder),
-                       same_kind=marker_matches(folder, cifar10_stand_in_name(train_size,
-                                                                              test_size), seed))
-    finally:
-        remove_tree(tmp)
     return folder
 
 

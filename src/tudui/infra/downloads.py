@@ -26,7 +26,7 @@ from pathlib import Path
 
 from tudui.errors import shorten
 from tudui.infra.commands import prepare_command
-from tudui.infra.files import atomic_write_bytes, remove_tree, replace_folder, temporary_folder
+from tudui.infra.files import atomic_write_bytes, replacing_folder
 
 # Every wait is a module constant: the tests shrink them.
 DOWNLOAD_TIMEOUT_S = 30.0  # per connection, for connecting and for each read: a stall fails the try
@@ -616,21 +616,16 @@ def extract_verified(archive: Path, root: Path, folder_name: str, check,
     """
     from torchvision.datasets.utils import extract_archive
 
-    tmp = temporary_folder(root, folder_name)
-    try:
-        try:
-            extract_archive(str(archive), str(tmp))
+    target = root / folder_name
+    with replacing_folder(target, ours) as new:
+        try:  # the archive holds folder_name/: unpacked beside new, it becomes new
+            extract_archive(str(archive), str(new.parent))
         except Exception as err:  # zipfile.BadZipFile, tarfile.ReadError, EOFError, zlib.error...
             problem = f"it cannot be unpacked ({type(err).__name__}: {err})"
         else:
-            new = tmp / folder_name
             problem = check(new) if new.is_dir() else f"it has no {folder_name}/ folder inside"
         if problem:
             archive.unlink(missing_ok=True)
             raise DownloadFailed(f"{archive.name} is damaged or not the right file: {problem}. "
                                  "It has been removed; download it again")
-        target = root / folder_name
-        replace_folder(new, target, tmp, ours)
-        return target
-    finally:
-        remove_tree(tmp)
+    return target

@@ -18,10 +18,20 @@ from tudui.infra.oserrors import os_error
 from tudui.infra.runlock import pid_alive
 
 
-def _umask() -> int:
-    mask = os.umask(0)
+def _process_umask() -> int:
+    """This process's umask. Python can read it only by setting another one for an instant
+    (``os.umask`` returns the old value), and the umask is shared by every thread: a file that
+    another thread creates in that instant gets the other mask. So it is read once, when this
+    module is imported, never while files are being written, and the instant's mask is 0o077:
+    such a file would be private for a moment's bad luck, never writable by others."""
+    mask = os.umask(0o077)
     os.umask(mask)
     return mask
+
+
+# What open() gives a new file (mkstemp makes its temporary files private, 0o600), for the
+# files written here. Read once (see _process_umask): a later os.umask() is not followed.
+NEW_FILE_MODE = 0o666 & ~_process_umask()
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
@@ -38,7 +48,7 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         _write_and_sync(fd, data)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it private; a normal file is not
+        os.chmod(tmp, NEW_FILE_MODE)  # mkstemp makes it private; a normal file is not
         os.replace(tmp, path)
         tmp = None
         _fsync_folder(path.parent)
@@ -142,6 +152,25 @@ def temporary_folder(root: Path, name: str) -> Path:
     """A new empty ``root/.<name>.<pid>.<random>.tmp`` folder (after removing stale ones)."""
     remove_stale_temporaries(root, name)
     return Path(tempfile.mkdtemp(prefix=f".{name}.{os.getpid()}.", suffix=".tmp", dir=root))
+
+
+@contextlib.contextmanager
+def replacing_folder(target: Path, ours: Iterable[str], same_kind: bool = False):
+    """``with replacing_folder(root / "x", ours) as new:`` write the complete folder ``new``
+    (not made yet); it takes ``target``'s place when the block ends without an exception.
+
+    ``new`` lies in a temporary folder beside ``target`` (``temporary_folder``) and is renamed
+    into place by ``replace_folder`` (``ours``, ``same_kind``: what of an old ``target`` is the
+    project's, and what happens to the rest). The temporary folder, holding the old ``target``
+    by then, is removed at the end in every case: an exception or Ctrl-C inside the block
+    leaves ``target`` as it was and nothing beside it."""
+    tmp = temporary_folder(target.parent, target.name)
+    try:
+        new = tmp / target.name
+        yield new
+        replace_folder(new, target, tmp, ours, same_kind)
+    finally:
+        remove_tree(tmp)
 
 
 def replace_folder(new: Path, target: Path, tmp: Path, ours: Iterable[str],

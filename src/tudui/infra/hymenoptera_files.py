@@ -15,9 +15,21 @@ import zipfile
 from pathlib import Path
 
 from tudui.errors import CourseError
+from tudui.infra.ants_bees_stand_in import (
+    stand_in_file_names,
+    stand_in_name,
+    write_synthetic_hymenoptera_tree,
+)
 from tudui.infra.commands import prepare_command
 from tudui.infra.downloads import DownloadFailed, archive_urls, extract_verified, fetch_archive
-from tudui.infra.files import remove_tree, replace_folder, temporary_folder
+from tudui.infra.files import replacing_folder
+from tudui.infra.hymenoptera_layout import (  # noqa: F401 (ERROR_IMAGE: read from here too)
+    CLASSES,
+    ERROR_IMAGE,
+    QUICK_COUNTS,
+    REAL_COUNTS,
+    SPLITS,
+)
 from tudui.infra.markers import (
     SYNTHETIC_MARKER,
     file_intact,
@@ -37,11 +49,6 @@ HYMENOPTERA_DIR = "hymenoptera_data"
 # download.pytorch.org publishes no checksum for this file and we could not find one we trust,
 # so the archive is checked by every member's CRC (zipfile.testzip) and by its exact contents.
 HYMENOPTERA_MD5 = None
-SPLITS = ("train", "val")
-CLASSES = ("ants", "bees")
-REAL_COUNTS = {"train": {"ants": 124, "bees": 121}, "val": {"ants": 70, "bees": 83}}
-QUICK_COUNTS = {"train": {"ants": 24, "bees": 21}, "val": {"ants": 10, "bees": 13}}
-ERROR_IMAGE = "imageNotFound.gif"  # the real set's placeholder: a palette-mode GIF in train/ants
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".gif")
 
 
@@ -66,7 +73,9 @@ def image_files(folder: Path) -> list[Path]:
     return [Path(folder) / name for name in picture_names(folder)]
 
 
-def missing_error(where: Path, root: Path) -> CourseError:
+def hymenoptera_missing_error(where: Path, root: Path) -> CourseError:
+    """The ants/bees folder ``where`` (either layout, under the data root ``root``) is missing:
+    how to fetch or generate the set, or how to move it when it was unpacked a level too deep."""
     fetch, synthetic = prepare_command(root), prepare_command(root, "--synthetic")
     inner = nested_too_deep(root / HYMENOPTERA_DIR)
     if inner is not None:
@@ -191,10 +200,8 @@ def _stand_in_files(folder: Path) -> list[str]:
     listed = marker_files(folder)
     if listed:
         return list(listed)
-    from tudui.infra.ants_bees_stand_in import stand_in_file_names  # it imports this module
-
     quick = "(quick size" in (_marker(folder) or "")
-    return stand_in_file_names(quick, marker_seed(folder) or 0)
+    return stand_in_file_names(stand_in_counts(quick), marker_seed(folder) or 0)
 
 
 def written_by_us(folder: Path) -> set[str]:
@@ -313,9 +320,9 @@ def derive_course_layout(root: str | os.PathLike) -> list[tuple[Path, str]]:
             done.append((target, "real data kept (stand-ins never replace real data)"
                          if is_synthetic(source_root) else "kept as it is (delete it to rebuild)"))
             continue
-        tmp = temporary_folder(root, split)
-        try:
-            new = tmp / split  # made with mkdir, so it gets the usual permissions (mkdtemp: 0700)
+        with replacing_folder(target, course_layout_written_by_us(target, split),
+                              same_kind=_same_stand_in(target, source_root)) as new:
+            # new is made with mkdir, so it gets the usual permissions (mkdtemp's are 0700)
             for name in CLASSES:
                 images, labels = new / f"{name}_image", new / f"{name}_label"
                 images.mkdir(parents=True)
@@ -325,10 +332,6 @@ def derive_course_layout(root: str | os.PathLike) -> list[tuple[Path, str]]:
                     (labels / f"{image.stem}.txt").write_text(name, encoding="utf-8")
             if is_synthetic(source_root):
                 shutil.copyfile(source_root / SYNTHETIC_MARKER, new / SYNTHETIC_MARKER)
-            replace_folder(new, target, tmp, course_layout_written_by_us(target, split),
-                           same_kind=_same_stand_in(target, source_root))
-        finally:
-            remove_tree(tmp)
         done.append((target, "written"))
     return done
 
@@ -336,31 +339,30 @@ def derive_course_layout(root: str | os.PathLike) -> list[tuple[Path, str]]:
 # --------------------------------------------------------------------------------------------
 # The stand-in (drawn by ants_bees_stand_in)
 
+def stand_in_counts(quick: bool) -> dict[str, dict[str, int]]:
+    """Pictures per split and class in a stand-in: QUICK_COUNTS, or the real set's counts."""
+    return QUICK_COUNTS if quick else REAL_COUNTS
+
 def ensure_synthetic_hymenoptera(root: str | os.PathLike, quick: bool = False,
                                  seed: int = 0) -> list[tuple[Path, str]]:
     """Stand-ins for both layouts in ``root``: reused when the same seed and size are there
     and intact (every file with the sha256 its marker lists), never written over the real data;
     files a learner added stay (kept in place on reuse, moved aside on a rewrite). Returns
     [(folder, what happened)]."""
-    from tudui.infra.ants_bees_stand_in import stand_in_name, write_synthetic_hymenoptera_tree
-
     root = absolute(root)
     folder = root / HYMENOPTERA_DIR
     if folder.is_dir() and not is_synthetic(folder) and any(folder.iterdir()):
         if tree_problem(folder) is not None:  # never called real, never deleted: say what to do
             raise _unmarked_incomplete(root)
         status = "real data kept (stand-ins never replace real data)"
-    elif marker_matches(folder, stand_in_name(quick), seed) and marker_hashes_match(folder):
+    elif marker_matches(folder, stand_in_name(quick, stand_in_counts(quick)), seed) and marker_hashes_match(folder):
         status = "stand-in reused"
     else:
         root.mkdir(parents=True, exist_ok=True)
-        tmp = temporary_folder(root, HYMENOPTERA_DIR)
-        try:
-            write_synthetic_hymenoptera_tree(tmp / HYMENOPTERA_DIR, quick, seed)
-            replace_folder(tmp / HYMENOPTERA_DIR, folder, tmp, written_by_us(folder),
-                           same_kind=marker_matches(folder, stand_in_name(quick), seed))
-        finally:
-            remove_tree(tmp)
+        counts = stand_in_counts(quick)
+        with replacing_folder(folder, written_by_us(folder), same_kind=marker_matches(
+                folder, stand_in_name(quick, counts), seed)) as new:
+            write_synthetic_hymenoptera_tree(new, quick, seed, counts)
         status = "stand-in written"
     return [(folder, status), *derive_course_layout(root)]
 

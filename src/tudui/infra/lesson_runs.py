@@ -17,6 +17,7 @@ whatever the caller did before. A child ends as Python does: atexit handlers, fl
 from __future__ import annotations
 
 import atexit
+import codecs
 import gc
 import io
 import multiprocessing
@@ -27,12 +28,15 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 import traceback
 from pathlib import Path
+from typing import TextIO
 
 # What most lessons import; the rest each lesson imports itself, as usual.
 PRELOAD = ["numpy", "PIL.Image", "torch", "torchvision", "torch.utils.tensorboard", "tqdm.auto"]
 STOP_GRACE_SECONDS = 10  # after Ctrl-C: time a lesson gets to finish its files before it is killed
+LIVE_POLL_SECONDS = 0.2   # how often a forked lesson's output file is read for ``live``
 # A lesson's output as the tour reads it: unbuffered (in order with its subprocesses'), UTF-8
 LESSON_ENV = {"PYTHONUNBUFFERED": "1", "PYTHONIOENCODING": "utf-8"}
 
@@ -118,13 +122,28 @@ def _stop(interrupt, wait, kill) -> None:
     kill()
 
 
+class _Echo:
+    """Bytes of a lesson's output, passed on to ``live`` as text as they arrive (a character
+    split between two reads is held back until its other bytes come)."""
+
+    def __init__(self, live: TextIO | None):
+        self.live, self.decoder = live, codecs.getincrementaldecoder("utf-8")("replace")
+
+    def __call__(self, data: bytes, final: bool = False) -> None:
+        text = self.decoder.decode(data, final)
+        if text and self.live is not None:
+            self.live.write(text)
+            self.live.flush()
+
+
 def run_script(path: Path, args: list[str], cwd: Path, env: dict[str, str],
-               timeout: float | None = None) -> tuple[int, str]:
+               timeout: float | None = None, live: TextIO | None = None) -> tuple[int, str]:
     """``python path args`` in a new interpreter; (exit code, stdout and stderr together).
 
     Ctrl-C reaches the lesson too (same terminal); it gets STOP_GRACE_SECONDS to finish its
     files before it is killed, then KeyboardInterrupt is raised here. Past ``timeout`` seconds
-    the lesson is stopped the same way and LessonTimedOut is raised."""
+    the lesson is stopped the same way and LessonTimedOut is raised. ``live``: a stream that
+    also gets the output while the lesson runs (a download's progress lines)."""
     proc = subprocess.Popen([sys.executable, str(path), *args], cwd=cwd, env={**os.environ, **env},
                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT)
@@ -136,12 +155,16 @@ def run_script(path: Path, args: list[str], cwd: Path, env: dict[str, str],
             return False
         return True
 
+    if live is None:
+        read = proc.communicate
+    else:
+        read = _reader(proc, _Echo(live))
     try:
-        output, _ = proc.communicate(timeout=timeout)
+        output, _ = read(timeout=timeout)
     except subprocess.TimeoutExpired:
         interrupt = proc.terminate if os.name == "nt" else lambda: proc.send_signal(signal.SIGINT)
         _stop(interrupt, waited, proc.kill)
-        output, _ = proc.communicate()
+        output, _ = read()
         raise LessonTimedOut(output.decode("utf-8", "replace")) from None
     except KeyboardInterrupt:
         _stop(lambda: None, waited, proc.kill)
@@ -150,14 +173,40 @@ def run_script(path: Path, args: list[str], cwd: Path, env: dict[str, str],
     return proc.returncode, output.decode("utf-8", "replace")
 
 
+def _reader(proc: subprocess.Popen, echo: _Echo):
+    """``proc.communicate`` for ``run_script``'s ``live``: a thread reads the lesson's output as
+    it comes, keeps it and echoes it; ``read(timeout)`` waits for the lesson (TimeoutExpired as
+    communicate raises it), then for the rest of its output."""
+    chunks: list[bytes] = []
+
+    def pump() -> None:
+        for data in iter(lambda: proc.stdout.read1(1 << 16), b""):
+            chunks.append(data)
+            echo(data)
+        echo(b"", final=True)
+
+    thread = threading.Thread(target=pump, name="lesson output", daemon=True)
+    thread.start()
+
+    def read(timeout: float | None = None) -> tuple[bytes, None]:
+        proc.wait(timeout=timeout)
+        thread.join()
+        proc.stdout.close()
+        return b"".join(chunks), None
+
+    return read
+
+
 def run_script_forked(path: Path, args: list[str], cwd: Path, env: dict[str, str],
-                      timeout: float | None = None) -> tuple[int, str]:
+                      timeout: float | None = None,
+                      live: TextIO | None = None) -> tuple[int, str]:
     """Run the script ``path`` with ``args`` as ``python path args`` would, in a child of the
     fork server; return (exit code as subprocess reports it, stdout and stderr together).
 
     Ctrl-C reaches the child too (same terminal); it gets STOP_GRACE_SECONDS to finish its
     files before it is killed, then KeyboardInterrupt is raised here. Past ``timeout`` seconds
-    the child is stopped the same way and LessonTimedOut is raised."""
+    the child is stopped the same way and LessonTimedOut is raised. ``live``: a stream that
+    also gets the output while the lesson runs (the child's output file, read as it grows)."""
     preload()
     start_server()
     context = multiprocessing.get_context("forkserver")
@@ -180,7 +229,10 @@ def run_script_forked(path: Path, args: list[str], cwd: Path, env: dict[str, str
             child.join()
 
         try:
-            child.join(timeout)
+            if live is None:
+                child.join(timeout)
+            else:
+                _join_echoing(child, timeout, output, _Echo(live))
         except KeyboardInterrupt:
             _stop(lambda: None, waited, kill)
             raise
@@ -194,6 +246,22 @@ def run_script_forked(path: Path, args: list[str], cwd: Path, env: dict[str, str
         return child.exitcode, text
     finally:
         os.unlink(output)
+
+
+def _join_echoing(child, timeout: float | None, output: str, echo: _Echo) -> None:
+    """``child.join(timeout)``, meanwhile passing what the child adds to the file ``output`` on
+    to ``echo`` every LIVE_POLL_SECONDS, and what is left once it has ended."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    with open(output, "rb") as f:
+        while True:
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                break
+            child.join(LIVE_POLL_SECONDS if left is None else min(LIVE_POLL_SECONDS, left))
+            echo(f.read())
+            if not child.is_alive():
+                echo(f.read(), final=True)
+                break
 
 
 def _run_child(path: str, args: list[str], cwd: str, env: dict[str, str], output: str) -> None:

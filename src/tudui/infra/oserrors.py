@@ -7,7 +7,7 @@ import errno
 import os
 from pathlib import Path
 
-from tudui.errors import CourseError
+from tudui.infra.course_error import CourseError
 
 _NO_SPACE = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}  # EDQUOT: over the disk quota
 _READ_ONLY = {errno.EROFS}
@@ -15,8 +15,17 @@ _NO_PERMISSION = {errno.EACCES, errno.EPERM}
 _WRONG_KIND = {errno.ENOTDIR, errno.EEXIST, errno.EISDIR}
 _UNREACHABLE = {errno.ELOOP, errno.ENAMETOOLONG}
 _DOING = {"writing": "写入", "reading": "读取", "creating the folder": "创建文件夹"}
+# The lesson folder made last (paths.lesson_log_dir calls remember_output_folder): a full disk's
+# write() names no file, so the message names this folder instead.
+last_output_folder: Path | None = None
 _ELSEWHERE = ("pass --log-dir (outputs) or --data-root (data sets) another folder",
               "用 --log-dir（输出）或 --data-root（数据集）指定别的文件夹")
+
+
+def remember_output_folder(folder: Path) -> None:
+    """Name ``folder`` in messages about a write that names no file (see ``last_output_folder``)."""
+    global last_output_folder
+    last_output_folder = folder
 
 
 def os_error(err: OSError, path: str | os.PathLike | None = None,
@@ -33,8 +42,7 @@ def os_error(err: OSError, path: str | os.PathLike | None = None,
     if path is not None:
         shown = shown_zh = os.path.abspath(os.fspath(path))
     else:  # a write() into a full disk names no file: say where the lesson writes
-        from tudui import paths
-        folder = paths.last_output_folder
+        folder = last_output_folder
         shown = f"a file in {folder}" if folder else "a file"
         shown_zh = f"{folder} 中的文件" if folder else "文件"
     action = f"while {doing} {shown}" if doing else f"for {shown}"

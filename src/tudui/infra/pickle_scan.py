@@ -16,12 +16,21 @@ raises ``PickleRefused`` naming the problem. It tracks how deeply the containers
 left in the file, every memo slot against the slots used so far, and counts the containers and
 objects the file would create. What loading it may then allocate is a small multiple of the
 file's own size.
+
+That bound holds only while the functions the file calls build nothing large. A class that is
+allowed so that a file may *restore* an object of it (``torch.serialization.safe_globals`` with
+``nn.Conv2d``: created empty, then filled from the file) may also be *called* by a crafted file
+(``Conv2d(3, 100000, 100)``: 12 GB of weights from a few bytes). Given ``may_call``, which
+says of a ``module.name`` whether the file may call it (REDUCE), the scan refuses any other
+call, and an object of such a class created from arguments (NEWOBJ with any; NEWOBJ_EX, INST
+and OBJ always): torch.save only calls its rebuild functions and creates other objects empty.
 """
 
 from __future__ import annotations
 
 import pickle
 import pickletools
+from collections.abc import Callable
 
 __all__ = ["PickleRefused", "scan_pickle"]
 
@@ -56,6 +65,20 @@ _ACTIONS = {
 }  # everything else (_PLAIN) pushes one plain value: a number, string, global, persistent id
 
 
+class _Global(int):
+    """On the scan's stack: a value a GLOBAL instruction pushed (nested 0 deep), with its name."""
+
+    def __new__(cls, name: str):
+        value = super().__new__(cls, 0)
+        value.name = name
+        return value
+
+
+class _EmptyTuple(int):
+    """On the scan's stack: an empty tuple (nested 1 deep), the arguments of an object that is
+    created empty."""
+
+
 def _tables() -> tuple[list, list, list, dict]:
     layout, action, taken = [None] * 256, [_PLAIN] * 256, [0] * 256
     codes = {}
@@ -83,16 +106,21 @@ _LAYOUT, _ACTION, _TAKEN, _CODE = _tables()
 _TEXT_INTS = {_CODE["INT"], _CODE["LONG"]}
 _BINARY_INTS = {_CODE["LONG1"], _CODE["LONG4"]}
 _PROTO, _GLOBAL, _OBJ, _INST = _CODE["PROTO"], _CODE["GLOBAL"], _CODE["OBJ"], _CODE["INST"]
+_REDUCE, _NEWOBJ, _NEWOBJ_EX = _CODE["REDUCE"], _CODE["NEWOBJ"], _CODE["NEWOBJ_EX"]
+_TUPLES = {_CODE["EMPTY_TUPLE"], _CODE["TUPLE"]}
 
 
 def scan_pickle(data: bytes, start: int = 0, *, max_depth: int = 100,
-                max_objects: int = 100_000) -> tuple[int, list[str]]:
+                max_objects: int = 100_000,
+                may_call: Callable[[str], bool] | None = None) -> tuple[int, list[str]]:
     """Check the pickle that starts at ``data[start]`` without building anything.
 
     Returns (the offset just after its STOP, the ``module.name`` of every GLOBAL it names);
     raises PickleRefused when containers nest deeper than ``max_depth``, when it would create
     more than ``max_objects`` containers and objects, or when a length, an integer or a memo
-    slot is out of bounds (or the instructions are not a pickle at all).
+    slot is out of bounds (or the instructions are not a pickle at all). With ``may_call``,
+    also when it calls what ``may_call`` refuses, or creates an object of such a class from
+    arguments (see the module's docstring).
     """
     end = len(data)
     pos = start
@@ -159,7 +187,9 @@ def scan_pickle(data: bytes, start: int = 0, *, max_depth: int = 100,
         if action == _PLAIN:
             if code == _GLOBAL:
                 names.append(_global_name(data, arg_start, pos))
-            stack.append(0)
+                stack.append(_Global(names[-1]))
+            else:
+                stack.append(0)
         elif action == _PUT:
             if len(stack) <= (marks[-1] if marks else 0):
                 refuse("a memo entry made of nothing")
@@ -188,7 +218,10 @@ def scan_pickle(data: bytes, start: int = 0, *, max_depth: int = 100,
                 refuse("OBJ without a class")
             if code == _INST:  # INST names its class as GLOBAL does
                 names.append(_global_name(data, arg_start, pos))
-            stack.append(nested(items))
+            if may_call is not None:
+                _check_call(code, items, may_call, refuse)
+            depth = nested(items)
+            stack.append(_EmptyTuple(depth) if code in _TUPLES and not items else depth)
         elif action == _FILL or action == _FILL_FROM_MARK:
             items = take(_TAKEN[code] - 1 if action == _FILL else -1)
             if len(stack) <= (marks[-1] if marks else 0):
@@ -214,6 +247,28 @@ def scan_pickle(data: bytes, start: int = 0, *, max_depth: int = 100,
             return pos, names
         elif code == _PROTO and data[arg_start] > HIGHEST_PROTOCOL:
             refuse(f"pickle protocol {data[arg_start]}")
+
+
+def _check_call(code: int, items: list[int], may_call: Callable[[str], bool], refuse) -> None:
+    """Refuse an instruction that calls what ``may_call`` refuses, or creates an object of such
+    a class from arguments (``items``: the values it takes off the stack)."""
+    if code == _REDUCE:
+        function = items[0]
+        if not isinstance(function, _Global):
+            refuse("a call of something that is not a function named in the file")
+        if not may_call(function.name):
+            refuse(f"a call of {function.name[:200]} (torch.save calls only the functions that "
+                   "rebuild tensors, parameters and containers)")
+    elif code == _NEWOBJ and not isinstance(items[1], _EmptyTuple):
+        cls = items[0]
+        if not (isinstance(cls, _Global) and may_call(cls.name)):
+            name = cls.name[:200] if isinstance(cls, _Global) else "an object"
+            refuse(f"{name} created from arguments in the file instead of restored")
+    elif code in (_NEWOBJ_EX, _INST, _OBJ):
+        refuse(f"an object created by calling its class ({_NAMES[code]})")
+
+
+_NAMES = {code: name for name, code in _CODE.items()}
 
 
 def _global_name(data: bytes, first: int, after: int) -> str:

@@ -1,6 +1,11 @@
 """Loading saved models without running code from the file: ``weights_only=True`` + an allow-list.
 
-Every ``.pth`` this project reads goes through ``read_checkpoint``:
+Every model file this project reads from a learner's folders (checkpoints, saved models,
+``resume.pt``) is first checked by ``check_model_file`` (below); the pretrained VGG16 weights of
+lesson 25 are checked by their sha256 instead. Lessons 26 (``26_model_load.py``) and 32
+(``32_test.py``) then show the video's own ``torch.load``; every other reader (``load_tudui``,
+``checkpoints.load_checkpoint``, 32's fallback for other layouts) goes through
+``read_checkpoint``:
 
 * a plain state_dict (``torch.save(tudui.state_dict(), ...)``, the course's method 2) and our
   older dict checkpoints (``{"model": state_dict, "optimizer": ..., ...}``) load with
@@ -19,8 +24,10 @@ keys match the model they go into.
 
 Before torch reads a byte, ``check_model_file`` bounds what the file can make us allocate: the
 sizes its zip archive declares (a 6 MB "zip bomb" once declared 6 GB) against the file's own size
-and ``MAX_MODEL_BYTES``, and its pickle's nesting and lengths (``pickle_scan``: a tuple nested
-200,000 deep crashed torch's unpickler). Files in torch's legacy format (torch < 1.6) are read
+and ``MAX_MODEL_BYTES``, its pickle's nesting and lengths (``pickle_scan``: a tuple nested
+200,000 deep crashed torch's unpickler), and what the pickle calls: only torch.save's rebuild
+functions (``may_call``; a layer class that an allow-list lets through is restored, never called
+with sizes from the file). Files in torch's legacy format (torch < 1.6) are read
 by ``legacy_pth`` under the same allow-list. The weights that come out are plain, dense tensors
 (no meta, sparse or quantized ones) and, where ``refuse_non_finite`` is called, finite.
 """
@@ -57,6 +64,22 @@ MAX_MODEL_BYTES = 2_000_000_000
 MAX_PICKLE_DEPTH = 64
 MAX_PICKLE_OBJECTS = 200_000
 MAX_MODULE_DEPTH = 32  # modules inside modules: the course's Tudui has 2 levels
+# What torch.save's pickles call while loading: the functions that rebuild a tensor from a
+# storage in the zip (dense, sparse, nested, on another device), a meta tensor (no memory) or a
+# parameter, and containers and small values. The odd kinds are refused after loading
+# (``_odd_tensor``); a quantized tensor is allocated at the size its file declares before that
+# (torch's own _rebuild_qtensor; a bound we do not add). Anything else that torch or an
+# allow-list lets through (a layer class of 26 and 32, torch.Tensor(10**5, 10**5),
+# bytearray(10**10)) could be called with numbers that allocate gigabytes: see ``may_call``.
+TORCH_SAVE_CALLS = frozenset({
+    "torch._utils._rebuild_tensor_v2", "torch._utils._rebuild_tensor",
+    "torch._utils._rebuild_tensor_v3", "torch._utils._rebuild_sparse_tensor",
+    "torch._utils._rebuild_nested_tensor", "torch._utils._rebuild_device_tensor_from_cpu_tensor",
+    "torch._utils._rebuild_meta_tensor_no_storage", "torch._utils._rebuild_qtensor",
+    "torch._utils._rebuild_parameter", "torch._utils._rebuild_parameter_with_state",
+    "collections.OrderedDict", "builtins.set", "torch.Size", "torch.device",
+    "torch.serialization._get_layout", "_codecs.encode", "builtins.complex",
+    "__builtin__.set", "__builtin__.complex"})  # pickle protocol 2 spells builtins so
 
 
 class PickledTudui(nn.Module):
@@ -75,6 +98,21 @@ class PickledLayer(PickledTudui):
     """What each of the course's layers (``COURSE_LAYERS``) in such a file is rebuilt as: a
     holder too. The real class would let a file call ``Conv2d(3, 100000, 100)`` (gigabytes of
     weights from a few bytes)."""
+
+
+def may_call(name: str) -> bool:
+    """Whether a model file's pickle may call ``name`` while loading (``check_model_file``).
+
+    torch.save's own calls (TORCH_SAVE_CALLS) may; so may names that neither torch nor an
+    allow-list of this course lets through (``builtins.exec``...): torch.load refuses those
+    itself before anything is called, and its message names them (``unreadable``). Refused:
+    a call of anything else torch could let through, i.e. anything of torch's or torchvision's
+    (layers, tensor and storage classes), a class ``Tudui``, and a ``bytearray``."""
+    if name in TORCH_SAVE_CALLS:
+        return True
+    loadable = name.startswith(("torch.", "torchvision.")) or \
+        name.rpartition(".")[2] in (CLASS_NAME, "bytearray")
+    return not loadable
 
 
 def _layer_names() -> list[str]:
@@ -150,7 +188,7 @@ def check_model_file(path: Path) -> str:
             for record in records:
                 if record.filename.rpartition("/")[2] == "data.pkl":
                     scan_pickle(archive.read(record), max_depth=MAX_PICKLE_DEPTH,
-                                max_objects=MAX_PICKLE_OBJECTS)
+                                max_objects=MAX_PICKLE_OBJECTS, may_call=may_call)
     except PickleRefused as err:
         raise _refused_pickle(path, err) from None
     except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError, ValueError,
