@@ -60,7 +60,10 @@ def test_25_tries_the_pretrained_weights_else_says_why_in_one_line(tmp_path, mon
     from torchvision.models import VGG16_Weights
 
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch_home"))  # no cached weights here
-    lesson = load_lesson("25_model_pretrained")
+    from tudui import pretrained
+
+    lesson = load_lesson("25_model_pretrained")  # calls tudui.pretrained.load_vgg16
+    assert lesson.load_vgg16 is pretrained.load_vgg16
     built = []
 
     def vgg16(weights):  # what the lesson asks torchvision for, without building 138M parameters
@@ -77,8 +80,8 @@ def test_25_tries_the_pretrained_weights_else_says_why_in_one_line(tmp_path, mon
         assert lesson.load_vgg16(pretrained=False, quick=quick)[1] is False
         lines = capsys.readouterr().out.splitlines()
         assert built == [None] and len(lines) == 1 and why in lines[0]
-    monkeypatch.setattr(lesson, "server_answers", lambda host: True)  # online
-    monkeypatch.setattr(lesson, "fetch_checkpoint", lambda url, folder: None)  # (downloaded)
+    monkeypatch.setattr(pretrained, "server_answers", lambda host: True)  # online
+    monkeypatch.setattr(pretrained, "fetch_checkpoint", lambda url, folder: None)  # (downloaded)
     built.clear()
     assert lesson.load_vgg16(pretrained=False, quick=False)[1] is True
     assert built == [VGG16_Weights.DEFAULT]
