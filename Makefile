@@ -7,18 +7,19 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/requirements.installed
 PORT ?= 6006
 
-.PHONY: lessons test tensorboard lint venv clean-logs help
+.PHONY: lessons test tensorboard lint venv clean-logs help practice check
 
 help:
 	@echo "make lessons        quick tour of every lesson (fills logs/); FULL=1 for the course's settings"
 	@echo "make test           run the tests"
 	@echo "make tensorboard    serve logs/ on http://127.0.0.1:$(PORT)"
+	@echo "make practice       list the exercises (练一练); make check checks yours"
 	@echo "make lint           ruff"
 	@echo "make clean-logs     delete everything under logs/ except its README"
 
 # The modules the lessons import; with pip's offline dry run below this verifies a .venv that has
 # no stamp (made by hand, or by an older Makefile) instead of reinstalling PyTorch into it.
-IMPORT_CHECK := import torch, torchvision, tensorboard, PIL, cv2, numpy, tqdm, pytest, xdist
+IMPORT_CHECK := import torch, torchvision, tensorboard, PIL, cv2, numpy, tqdm, filelock, pytest, xdist
 
 # Up to date when requirements.txt equals the copy saved at the last install (the stamp). Without
 # a matching stamp an existing .venv is checked first: every requirement already installed at a
@@ -49,6 +50,13 @@ lessons: venv
 
 test: venv
 	$(PY) -m pytest
+
+# 练一练 / Your turn: python src/practice.py NN makes practice/NN_*.py; these list and check them
+practice: venv
+	$(PY) src/practice.py
+
+check: venv
+	$(PY) src/practice.py --check
 
 # --samples_per_plugin images=0: keep every image step. By default TensorBoard keeps a random 10
 # per tag (10 of one lesson's 156 image steps), so the slider skips most of what was written.

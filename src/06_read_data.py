@@ -19,16 +19,24 @@
   和 3 通道的图片放在一起就报错；修复：img.convert("RGB")。
   The course's "error" image: sorted index 119 of train ants is a palette GIF, a 1-channel
   tensor after ToTensor; the fix is img.convert("RGB").
+- 课程的 read_data.py 最后用 DataLoader(train_dataset, batch_size=1, num_workers=2) 包装数据集，
+  并用 writer.add_image('error', ...) 在 TensorBoard 里看这张图片。
+  The course's read_data.py ends with DataLoader(train_dataset, batch_size=1, num_workers=2) and
+  writer.add_image('error', ...) to look at that picture in TensorBoard.
 
 和视频的不同 / Differences from the video: 数据在 --data-root 下（默认 dataset/）；os.listdir 之后
 多一行检查：去掉 .DS_Store 这类隐藏文件、排序、打开每张图片一次、检查图片和标签一一对应，
-坏文件给出清楚的说明而不是 traceback。标签文件按 UTF-8 读。
+坏文件给出清楚的说明而不是 traceback。标签文件按 UTF-8 读。SummaryWriter 写到 <--log-dir>/06_read_data/，
+在图片检查之后才创建；'error' 图片的下标按模式找（真实数据里是 119）。
 The data lives under --data-root (default dataset/); after os.listdir one added line drops hidden
 files such as .DS_Store, sorts, opens every picture once and checks that pictures and label files
 pair up, so a bad file is a clear message instead of a traceback. Label files are read as UTF-8.
+SummaryWriter writes to <--log-dir>/06_read_data/, made after the pictures are checked; the
+'error' picture's index is found by its mode (119 in the real data).
 
 运行 / Run:   python src/06_read_data.py
-TensorBoard:  本课不写日志 / this lesson writes no logs.
+TensorBoard:  tensorboard --logdir logs  ->  IMAGES "error": 那张 GIF，只有一个（灰色）通道 /
+              the GIF, one (gray) channel.
 """
 
 from __future__ import annotations
@@ -37,7 +45,8 @@ from tudui import torch_installed  # noqa: F401  # isort: skip (one clear line w
 import os
 
 from PIL import Image
-from torch.utils.data import Dataset
+from torch.utils.data import DataLoader, Dataset
+from torch.utils.tensorboard import SummaryWriter
 from torchvision import transforms
 
 from tudui.cli import lesson_parser
@@ -51,6 +60,7 @@ from tudui.hymenoptera import (
     is_synthetic,
     synthetic_banner,
 )
+from tudui.tb import fresh_log_dir
 
 
 class MyData(Dataset):
@@ -120,7 +130,7 @@ class LabelFolderData(Dataset):
 def main(argv=None) -> dict:
     args = lesson_parser(__doc__).parse_args(argv)
     p6 = folder_labels(args.data_root)
-    p7 = label_files(args.data_root)
+    p7 = label_files(args.data_root, args.log_dir)
     return {**p6, **p7}
 
 
@@ -143,7 +153,7 @@ def folder_labels(data_root) -> dict:
             "label_of_last_ant": train_dataset[len(ants_dataset) - 1][1]}
 
 
-def label_files(data_root) -> dict:
+def label_files(data_root, log_dir) -> dict:
     """P7: an image folder plus a label folder (the course's read_data.py)."""
     transform = transforms.Compose([transforms.Resize((256, 256)), transforms.ToTensor()])
     root_dir = course_dir(data_root, "train")  # the video's "dataset/train"
@@ -154,23 +164,42 @@ def label_files(data_root) -> dict:
     label_bees = "bees_label"
     bees_dataset = LabelFolderData(root_dir, image_bees, label_bees, transform)
     train_dataset = ants_dataset + bees_dataset
+
+    # The video makes the writer on the first line of read_data.py; here it comes once every
+    # picture has been checked, so that a bad picture leaves no log folder behind.
+    writer = SummaryWriter(fresh_log_dir(__file__, log_dir))  # the video: SummaryWriter("logs")
+    dataloader = DataLoader(train_dataset, batch_size=1, num_workers=2)
+    # the video: train_dataset[119], imageNotFound.gif in the real data; found by its mode here,
+    # since the stand-in has fewer ants (and someone may have deleted it)
+    error_index = first_non_rgb(ants_dataset)
+    if error_index is not None:
+        writer.add_image('error', train_dataset[error_index]['img'])
+    writer.close()
+
+    # ---- extras: the sorted pairs, one item, why the GIF is "the error" and its fix
+    print(f"DataLoader: {len(dataloader)} batches of 1; IMAGES 'error' in {writer.log_dir}")
     pairs = list(zip(ants_dataset.image_list[:3], ants_dataset.label_list[:3]))
     print("按排序配对 / sorted pairing:", pairs)
     sample = train_dataset[0]
     print("train_dataset[0]:", {"img": tuple(sample["img"].shape), "label": sample["label"]})
     return {"pairs": pairs, "p7_length": len(ants_dataset), "first_item_label": sample["label"],
-            **error_image_demo(ants_dataset, transform)}
+            "log_dir": writer.log_dir, "dataloader_batches": len(dataloader),
+            **error_image_demo(ants_dataset, transform, error_index)}
 
 
-def error_image_demo(dataset: LabelFolderData, transform) -> dict:
+def first_non_rgb(dataset: LabelFolderData) -> int | None:
+    """The index of the first picture that is not RGB (the course's GIF is palette mode "P"),
+    or None; reads the headers only."""
+    for i, name in enumerate(dataset.image_list):
+        with Image.open(os.path.join(dataset.image_path, name)) as img:
+            if img.mode != "RGB":
+                return i
+    return None
+
+
+def error_image_demo(dataset: LabelFolderData, transform, error_index: int | None) -> dict:
     """The course's "error" picture: a palette GIF gives a 1-channel tensor, and anything that
     expects 3 channels (Normalize with 3 means, stacking a batch) fails; .convert("RGB") fixes it."""
-    error_index = None
-    for i, name in enumerate(dataset.image_list):
-        with Image.open(os.path.join(dataset.image_path, name)) as img:  # reads the header only
-            if img.mode != "RGB":
-                error_index = i
-                break
     if error_index is None:  # e.g. imageNotFound.gif was deleted: the rest still teaches
         print(f"没有非 RGB 的图片（{ERROR_IMAGE} 不在了），跳过报错演示 / no non-RGB picture "
               f"({ERROR_IMAGE} is gone): the error-image demo is skipped.")
@@ -182,7 +211,7 @@ def error_image_demo(dataset: LabelFolderData, transform) -> dict:
     error = ""
     try:
         transforms.Normalize([0.5, 0.5, 0.5], [0.5, 0.5, 0.5])(bad)
-    except RuntimeError as err:
+    except (RuntimeError, TypeError) as err:  # TypeError: a 16-bit picture's integer tensor
         error = str(err)
         print("  Normalize 报错 / fails:", error)
     fix = transforms.Compose([transforms.Lambda(lambda img: img.convert("RGB")), transform])

@@ -3,8 +3,11 @@
 视频 / Video: https://www.bilibili.com/video/BV1hE411t7RN?p=8 (P8-P9)
 
 你将学到 / What you learn:
-- P8 add_scalar("y=2x", 2*i, i)：标签、数值、步数，画出一条直线。
-  add_scalar(tag, value, step) draws the line y = 2x.
+- P8 add_scalar("y=2x", 2*i, i)：标签、数值、步数，画出一条直线。课程的文件最后写的是 3*i（标签没改）：
+  视频用它演示同一个文件夹里两次运行的曲线会画在一起；本课每次先清空文件夹，所以只看到 y = 3x。
+  add_scalar(tag, value, step) draws a line. The course's file ends with 3*i under the same tag:
+  the video uses it to show two runs into one folder drawn in one chart; this lesson starts
+  from a clean folder, so the chart shows y = 3x only.
 - P9 add_image：从 numpy 数组 (H,W,C) 写图片要加 dataformats="HWC"；不加会报
   "TypeError: Cannot handle this data type"（默认按 C,H,W 理解）。
   add_image from a numpy (H,W,C) array needs dataformats="HWC"; without it TensorBoard reads
@@ -17,16 +20,17 @@
 运行 / Run:   python src/08_tensorboard.py
 和视频的不同 / Differences from the video: SummaryWriter 写到 <--log-dir>/08_tensorboard/，先删掉上次的
 事件文件（否则两条曲线叠在一起）；用到的图片先检查一遍，坏图片给出清楚的说明；np.array 之前
-.convert("RGB")（课程的 JPEG 本来就是 RGB，灰度/CMYK/RGBA 图片也变成 3 通道）；图片 "test" 的第二步
+.convert("RGB")（课程的 JPEG 本来就是 RGB，灰度/CMYK/RGBA 图片也变成 3 通道）；图片 "train" 的第二步
 用第一只蜜蜂。直方图、模型图、图片网格、嵌入和 profiler 是课程之外的补充。
 SummaryWriter writes to <--log-dir>/08_tensorboard/ after removing the last run's event files
 (two runs would draw overlapping curves); the pictures are checked first, so a bad one is a clear
 message; .convert("RGB") before np.array (the course's JPEG already is RGB; a grey, CMYK or RGBA
-picture becomes the 3 channels add_image expects); step 2 of "test" is the first bee. Histograms,
+picture becomes the 3 channels add_image expects); step 2 of "train" is the first bee. Histograms,
 the graph, the grid, the projector and the profiler are extras beyond the course.
 
-TensorBoard:  tensorboard --logdir logs  ->  SCALARS "y=2x"; IMAGES "test" (steps 1, 2) and
-              "image_grid"; HISTOGRAMS "normal"; GRAPHS "Tudui"; PROJECTOR "ants_vs_bees".
+TensorBoard:  tensorboard --logdir logs  ->  SCALARS "y=2x" (y = 3x, see above); IMAGES "train"
+              (steps 1, 2) and "image_grid"; HISTOGRAMS "normal"; GRAPHS "Tudui"; PROJECTOR
+              "ants_vs_bees".
               性能追踪 / the profiler trace: logs/08_tensorboard/profiler_trace.json — open it in
               https://ui.perfetto.dev or chrome://tracing (Load).
 """
@@ -75,21 +79,23 @@ def main(argv=None) -> dict:
 
     # ---- the course (P8-P9)
     writer = SummaryWriter(fresh_log_dir(__file__, args.log_dir))  # the video: SummaryWriter("logs")
-    image_path = ants[0]  # the video: "data/train/ants_image/0013035.jpg"
+    image_path = ants[0]  # the course: "data/train/ants_image/6240329_72c01e663e.jpg"
     img_PIL = Image.open(image_path)
     img_PIL = img_PIL.convert("RGB")  # ours: a no-op for the course's JPEG (see the docstring)
     img_array = np.array(img_PIL)
     print(type(img_array))
     print(img_array.shape)
 
-    writer.add_image("test", img_array, 1, dataformats="HWC")
-    # y = 2x
+    writer.add_image("train", img_array, 1, dataformats='HWC')
+    # y = 2x. The course's file ends with 3*i under the same tag: in the video 2*i became 3*i and
+    # the script ran again into the same folder, and TensorBoard drew both runs in one chart. We
+    # start from a clean folder (fresh_log_dir), so the chart shows this run: y = 3x.
     for i in range(SCALAR_STEPS):
-        writer.add_scalar("y=2x", 2 * i, i)
+        writer.add_scalar("y=2x", 3*i, i)
 
     image_path = bees[0]  # P9 changes the picture and the step: a slider appears in IMAGES
     img_PIL = Image.open(image_path).convert("RGB")
-    writer.add_image("test", np.array(img_PIL), 2, dataformats="HWC")
+    writer.add_image("train", np.array(img_PIL), 2, dataformats='HWC')
 
     # ---- extras beyond the course
     hwc_error = without_dataformats(img_array)

@@ -28,6 +28,8 @@ TensorBoard:  tensorboard --logdir logs  ->  IMAGES "Tensor_img" (the course's t
 from __future__ import annotations
 
 from tudui import torch_installed  # noqa: F401  # isort: skip (one clear line without torch)
+from pathlib import Path
+
 import cv2
 import numpy as np
 import torch
@@ -86,11 +88,18 @@ def cv_imread(path, size: tuple[int, int]) -> np.ndarray:
 
     Also for a path with Chinese characters on Windows (cv2.imread cannot open those: the bytes
     are decoded instead), and at Pillow's ``size`` (width, height): OpenCV turns photos by their
-    EXIF orientation, and the side-by-side grid needs equal sizes.
+    EXIF orientation, and the side-by-side grid needs equal sizes. A file name that is not valid
+    UTF-8 (a GBK name unpacked from a zip made on Chinese Windows) reaches Python with stand-in
+    characters that crash cv2.imread (SIGSEGV): its bytes are read by Python and decoded.
     """
-    img = cv2.imread(str(path))
+    try:
+        str(path).encode("utf-8")
+        img = cv2.imread(str(path))
+    except UnicodeEncodeError:  # not valid UTF-8: never handed to OpenCV as a name
+        img = None
     if img is None:
-        img = cv2.imdecode(np.fromfile(str(path), dtype=np.uint8), cv2.IMREAD_COLOR)
+        img = cv2.imdecode(np.frombuffer(Path(path).read_bytes(), dtype=np.uint8),
+                           cv2.IMREAD_COLOR)
     if img is None:  # a picture Pillow reads but this OpenCV build cannot: Pillow's pixels
         with open_picture(path) as pil:
             img = cv2.cvtColor(np.array(pil.convert("RGB")), cv2.COLOR_RGB2BGR)

@@ -16,15 +16,13 @@
   Feed CIFAR-10 images to Tudui, compute the cross-entropy, call backward(): before, every .grad
   is None; after, every parameter has a gradient, which the optimizer (next lesson) uses.
 
-和视频的不同 / Differences from the video: 补充：L1Loss 的默认平均值、交叉熵手算对照；网络部分的 Tudui 从
-tudui.models 导入（第 22 课写的同一个网络），CIFAR10 来自 tudui.data（见第 14 课）；只打印前 3 个
-loss 并显示进度条；batch_size=1 的循环用 1 个线程（更快，见 benchmarks/batch1_threads.py）；
-最后打印每个参数的梯度范数（视频里在调试器里看 grad）。
-Extras: L1Loss's default mean, the cross-entropy by hand; the network part imports Tudui from
-tudui.models (the network lesson 22 wrote), CIFAR10 comes from tudui.data (see lesson 14); only the
-first 3 losses are printed, with a progress bar; the batch-size-1 loop runs on one thread (faster,
-see benchmarks/batch1_threads.py); every parameter's gradient norm is printed at the end (the
-video looks at grad in the debugger).
+和视频的不同 / Differences from the video: 补充：L1Loss 的默认平均值、交叉熵手算对照；CIFAR10 来自
+tudui.data（见第 14 课）；只打印前 3 个 loss 并显示进度条；batch_size=1 的循环用 1 个线程（更快，见
+benchmarks/batch1_threads.py）；最后打印每个参数的梯度范数（视频里在调试器里看 grad）。
+Extras: L1Loss's default mean, the cross-entropy by hand; CIFAR10 comes from tudui.data (see
+lesson 14); only the first 3 losses are printed, with a progress bar; the batch-size-1 loop runs
+on one thread (faster, see benchmarks/batch1_threads.py); every parameter's gradient norm is
+printed at the end (the video looks at grad in the debugger).
 
 运行 / Run:   python src/23_nn_loss.py              (--quick: 4 images instead of the test set;
               the whole test set takes about a minute on a 2-core CPU)
@@ -39,7 +37,7 @@ import math
 import torch
 import torchvision
 from torch import nn
-from torch.nn import L1Loss
+from torch.nn import Conv2d, Flatten, L1Loss, Linear, MaxPool2d, Sequential
 from torch.utils.data import DataLoader, Subset
 from tqdm.auto import tqdm
 
@@ -47,11 +45,31 @@ from tudui.cli import lesson_parser
 from tudui.data import CIFAR10, cifar10_is_synthetic, synthetic_banner
 from tudui.device import pick_device
 from tudui.errors import friendly_errors
-from tudui.models import Tudui  # the network lesson 22 wrote (the course's model.py)
 from tudui.seeding import seed_everything
 
 QUICK_IMAGES = 4
 SHOW = 3             # print the first few losses, not all 10000
+
+
+# nn_loss_network.py writes the network of P22 again, with self.model1
+class Tudui(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.model1 = Sequential(
+            Conv2d(3, 32, 5, padding=2),
+            MaxPool2d(2),
+            Conv2d(32, 32, 5, padding=2),
+            MaxPool2d(2),
+            Conv2d(32, 64, 5, padding=2),
+            MaxPool2d(2),
+            Flatten(),
+            Linear(1024, 64),
+            Linear(64, 10)
+        )
+
+    def forward(self, x):
+        x = self.model1(x)
+        return x
 
 
 @friendly_errors

@@ -22,14 +22,13 @@
   With too large a learning rate the loss overflows to nan: the lesson stops and says why
   (--lr changes it). On the generated stand-in the course's lr=0.01 does so after about 7 epochs.
 
-和视频的不同 / Differences from the video: Tudui 从 tudui.models 导入（第 22 课写的同一个网络），CIFAR10 来自
-tudui.data（见第 14 课）；running_loss 加的是 result_loss.item()（见上）；每轮的 running_loss 也写进
-TensorBoard；loss 溢出时停下并说明；batch_size=1 的循环用 1 个线程（更快，见
-benchmarks/batch1_threads.py）；--epochs、--lr 可以改。
-Tudui is imported from tudui.models (the network lesson 22 wrote), CIFAR10 comes from tudui.data
-(see lesson 14); running_loss adds result_loss.item() (see above); each epoch's running_loss also
-goes to TensorBoard; an overflowing loss stops the lesson with an explanation; the batch-size-1
-loop runs on one thread (faster, see benchmarks/batch1_threads.py); --epochs and --lr are flags.
+和视频的不同 / Differences from the video: CIFAR10 来自 tudui.data（见第 14 课）；running_loss 加的是
+result_loss.item()（见上）；每轮的 running_loss 也写进 TensorBoard；loss 溢出时停下并说明；
+batch_size=1 的循环用 1 个线程（更快，见 benchmarks/batch1_threads.py）；--epochs、--lr 可以改。
+CIFAR10 comes from tudui.data (see lesson 14); running_loss adds result_loss.item() (see above);
+each epoch's running_loss also goes to TensorBoard; an overflowing loss stops the lesson with an
+explanation; the batch-size-1 loop runs on one thread (faster, see benchmarks/batch1_threads.py);
+--epochs and --lr are flags.
 
 运行 / Run:   python src/24_nn_optim.py             (课程设置 / the course's settings: 10000
               images x 20 epochs, about 50 s of CPU per epoch on a 2-core CPU)
@@ -46,6 +45,7 @@ import time
 import torch
 import torchvision
 from torch import nn
+from torch.nn import Conv2d, Flatten, Linear, MaxPool2d, Sequential
 from torch.utils.data import DataLoader, Subset
 from torch.utils.tensorboard import SummaryWriter
 from tqdm.auto import tqdm
@@ -55,7 +55,6 @@ from tudui.data import CIFAR10, cifar10_is_synthetic, synthetic_banner
 from tudui.device import pick_device
 from tudui.engine import time_left_line
 from tudui.errors import friendly_errors
-from tudui.models import Tudui  # the network lesson 22 wrote (the course's model.py)
 from tudui.seeding import seed_everything
 from tudui.tb import fresh_log_dir
 
@@ -70,6 +69,27 @@ DIVERGED = (
     "large, so the weights grew until they overflowed (this model has no activation between its "
     "layers). Training stopped; try again with --lr {smaller}."
 )
+
+
+# nn_optim.py writes the network of P22 again, with self.model1 (as nn_loss_network.py, 23)
+class Tudui(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.model1 = Sequential(
+            Conv2d(3, 32, 5, padding=2),
+            MaxPool2d(2),
+            Conv2d(32, 32, 5, padding=2),
+            MaxPool2d(2),
+            Conv2d(32, 64, 5, padding=2),
+            MaxPool2d(2),
+            Flatten(),
+            Linear(1024, 64),
+            Linear(64, 10)
+        )
+
+    def forward(self, x):
+        x = self.model1(x)
+        return x
 
 
 @friendly_errors

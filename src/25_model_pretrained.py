@@ -10,55 +10,33 @@
 - 修改网络的两种方法：vgg16_true.classifier.add_module('add_linear', nn.Linear(1000, 10)) 加一层，
   或 vgg16_false.classifier[6] = nn.Linear(4096, 10) 替换一层，让 ImageNet 的 1000 类变成 CIFAR-10 的 10 类。
   Two ways to change it: add a layer, or replace classifier[6], so 1000 classes become 10.
-- 离线时（没有 --pretrained）vgg16_true 也用 weights=None 搭建，并会说明。
-  Offline (no --pretrained), vgg16_true is built with weights=None too, and says so.
+- vgg16_true 和视频一样尝试下载预训练参数；离线（或 --quick）时用 weights=None 搭建，并用一行说明。
+  vgg16_true tries the pretrained weights, as in the video; offline (or with --quick) it is built
+  with weights=None, said in one line.
 
-运行 / Run:   python src/25_model_pretrained.py             (vgg16_true: weights=None, no download)
-              python src/25_model_pretrained.py --pretrained (vgg16_true: downloads 528 MB once)
+运行 / Run:   python src/25_model_pretrained.py             (联网时下载一次 528 MB / online:
+                                                              downloads 528 MB once)
+              python src/25_model_pretrained.py --pretrained (必须有预训练参数，否则说明怎么办 /
+                                                              the weights or what to do)
 TensorBoard:  本课不写日志 / this lesson writes no logs (it prints the models).
 """
 
 from __future__ import annotations
 
 from tudui import torch_installed  # noqa: F401  # isort: skip (one clear line without torch)
-from pathlib import Path
-
 import torch
 import torchvision
 from torch import nn
-from torchvision.models import VGG16_Weights
 
 from tudui.cli import lesson_parser
 from tudui.device import pick_device
-from tudui.errors import CourseError, friendly_errors
+from tudui.errors import friendly_errors
+from tudui.pretrained import load_vgg16
 from tudui.seeding import seed_everything
 
 IMAGE_SIZE = 224      # VGG16 was made for 224x224 ImageNet pictures
 BATCH = 2             # a forward pass at 224x224 is slowish on a CPU...
 QUICK_BATCH = 1       # ...so --quick uses one picture
-
-
-def load_vgg16(pretrained: bool) -> nn.Module:
-    """vgg16 with random weights, or ImageNet weights (a clear message when the download fails)."""
-    if not pretrained:
-        return torchvision.models.vgg16(weights=None)
-    weights = VGG16_Weights.DEFAULT
-    try:
-        return torchvision.models.vgg16(weights=weights)
-    except Exception as err:  # URLError, a broken half-download, a checksum mismatch...
-        cache = Path(torch.hub.get_dir()) / "checkpoints"  # Path: the right separators on Windows
-        file = weights.url.rsplit("/", 1)[-1]
-        reason = " ".join(str(err).split()).split(". ")[0][:160]  # its first sentence
-        raise CourseError(
-            f"the VGG16 ImageNet weights (528 MB) could not be downloaded or read "
-            f"({type(err).__name__}: {reason}). Download {weights.url} "
-            f"yourself (browser, mirror or 网盘 copy) and put the file, named {file}, into the "
-            f"folder {cache} ; torchvision then loads it from there without the network. A "
-            f"half-downloaded {cache / file} must be deleted first. Or run without --pretrained.",
-            f"VGG16 预训练参数（528 MB）下载或读取失败。请手动下载 {weights.url}，"
-            f"以文件名 {file} 放到文件夹 {cache} 中；如果那里已有下载了一半的 {file}，请先删除它。"
-            "或者去掉 --pretrained 运行。",
-        ) from None
 
 
 @friendly_errors
@@ -71,12 +49,10 @@ def main(argv=None) -> dict:
     device = pick_device(args.device)
 
     vgg16_false = torchvision.models.vgg16(weights=None)  # the video: pretrained=False (old API)
-    # the video: vgg16(pretrained=True); without --pretrained (offline, no 528 MB download) it is
-    # built with weights=None too: the same structure, random parameters
-    vgg16_true = load_vgg16(pretrained=args.pretrained)
-    print("vgg16_true:", "VGG16_Weights.DEFAULT (ImageNet)" if args.pretrained else
-          "weights=None — 随机参数，加 --pretrained 下载 ImageNet 参数 / random parameters, "
-          "--pretrained downloads the ImageNet ones (528 MB)")
+    # the video: vgg16_true = torchvision.models.vgg16(pretrained=True), today
+    # vgg16(weights=VGG16_Weights.DEFAULT); offline it is weights=None, said in one line
+    vgg16_true, pretrained = load_vgg16(pretrained=args.pretrained, quick=args.quick)
+
     print(vgg16_true)
     # (the video also loads CIFAR-10 here, as the reason for 10 classes; it is not used, so skipped)
 
@@ -98,7 +74,7 @@ def main(argv=None) -> dict:
 
     return {"added": str(vgg16_true.classifier), "replaced": str(vgg16_false.classifier),
             "output_shapes": outputs, "add_linear": vgg16_true.classifier.add_linear,
-            "classifier_6": vgg16_false.classifier[6], "pretrained": args.pretrained,
+            "classifier_6": vgg16_false.classifier[6], "pretrained": pretrained,
             "parameters": sum(p.numel() for p in vgg16_false.parameters())}
 
 

@@ -13,11 +13,14 @@
      weights_only=True with an allow-list: only the listed classes can be created, anything else
      is refused — safe even for a file from someone else;
   3. weights_only=False（视频的写法）：会执行文件里写的任何函数，只能用于自己刚保存的文件。
-     在一个新进程里（视频的第二个文件 model_load.py）它还会找不到 Tudui，
+     和视频一样：model_save.py 作为程序运行时 Tudui 记作 "__main__.Tudui"，另一个程序
+     model_load.py 里没有它：AttributeError: Can't get attribute 'Tudui' on <module '__main__'>；
      课程的办法 from model_save import * 之后才能加载。
      weights_only=False (the video's way) runs whatever functions the file names: only for a file
-     you have just saved yourself. In a new process (the video's model_load.py) it cannot even
-     find Tudui until the course's fix, from model_save import *.
+     you have just saved yourself. As in the video, model_save.py run as a program records
+     "__main__.Tudui", which the second program, model_load.py, does not have: AttributeError:
+     Can't get attribute 'Tudui' on <module '__main__'>, until the course's fix,
+     from model_save import *.
 
 运行 / Run:   python src/26_model_save.py && python src/26_model_load.py   (--quick: Tudui only)
 TensorBoard:  本课不写日志 / this lesson writes no logs.
@@ -27,12 +30,9 @@ from __future__ import annotations
 
 from tudui import torch_installed  # noqa: F401  # isort: skip (one clear line without torch)
 import contextlib
-import hashlib
-import io
 import json
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import torch
@@ -93,19 +93,13 @@ def refused_by_default(path, log_dir) -> str:
                  log_dir)
 
 
-def own_file_in_new_process(tudui: nn.Module) -> dict:
-    """Save ``tudui`` by method 1 now, into a private temporary folder, and load that file with
-    weights_only=False in a new process (the video's model_load.py), which first checks the
-    SHA-256 computed here: no file found on disk is ever loaded this way."""
-    buffer = io.BytesIO()
-    torch.save(tudui, buffer)
-    sha256 = hashlib.sha256(buffer.getvalue()).hexdigest()
-    with tempfile.TemporaryDirectory(prefix="tudui_trap_") as folder:
-        file = Path(folder) / "tudui_method1.pth"
-        file.write_bytes(buffer.getvalue())
-        proc = subprocess.run([sys.executable, str(TRAP_SCRIPT), str(file), sha256,
-                               str(SRC_DIR / f"{SAVE_LESSON}.py")],
-                              capture_output=True, text=True, timeout=600)
+def video_trap_in_new_process() -> dict:
+    """The video's two programs: model_load_trap.py, in a new process, runs 26_model_save.py as a
+    program (so its Tudui is pickled as "__main__.Tudui") and loads that file with
+    weights_only=False, before and after the course's ``from model_save import *``. It loads only
+    the file it has just written itself, in a private temporary folder: none found on disk."""
+    proc = subprocess.run([sys.executable, str(TRAP_SCRIPT), str(SRC_DIR / f"{SAVE_LESSON}.py")],
+                          capture_output=True, text=True, timeout=600)
     lines = proc.stdout.strip().splitlines()
     if proc.returncode != 0 or not lines:
         last = (proc.stderr.strip().splitlines() or lines or ["no message"])[-1]
@@ -129,22 +123,26 @@ def main(argv=None) -> dict:
 
     if (folder / "vgg16_method1.pth").is_file():  # written without --quick
         # 方式1 -> 保存方式1，加载模型；torch >= 2.6: weights_only=True + VGG16's classes
+        safe_load.check_model_file(folder / "vgg16_method1.pth")  # ours: no file made to fill memory
         with explained(folder / "vgg16_method1.pth", args.log_dir), \
                 torch.serialization.safe_globals(VGG16_ALLOW_LIST):
             model = torch.load(folder / "vgg16_method1.pth", weights_only=True)
         loaded["vgg16_method1"] = type(model).__name__
     if (folder / "vgg16_method2.pth").is_file():  # 方式2，加载模型 / method 2: structure, then parameters
         vgg16 = torchvision.models.vgg16(weights=None)  # the video: pretrained=False (old API)
+        safe_load.check_model_file(folder / "vgg16_method2.pth")  # ours, as above
         with explained(folder / "vgg16_method2.pth", args.log_dir):
             vgg16.load_state_dict(torch.load(folder / "vgg16_method2.pth", weights_only=True))
         loaded["vgg16_method2"] = type(vgg16).__name__
     tudui = Tudui()  # extra: method 2 on the small model too (the one --quick saves)
+    safe_load.check_model_file(folder / "tudui_method2.pth")  # ours, as above
     with explained(folder / "tudui_method2.pth", args.log_dir):
         tudui.load_state_dict(torch.load(folder / "tudui_method2.pth", weights_only=True))
     loaded["tudui_method2"] = type(tudui).__name__
     print("方式1、方式2 加载成功 / loaded:", loaded)
 
     # 陷阱1 / the trap: a whole pickled Tudui (method 1), three ways
+    safe_load.check_model_file(trap_file)  # ours, as above
     print(f"\n1) torch.load('{trap_file.name}') -> 拒绝 / refused: "
           f"{(refused := refused_by_default(trap_file, args.log_dir))}")
     pickled_as = safe_load.pickled_names(trap_file)  # ["__main__.Tudui"]: the name in the file
@@ -154,10 +152,11 @@ def main(argv=None) -> dict:
     if type(model) is not Tudui:  # it named Tudui, yet holds something else
         raise broken(trap_file, f"it holds a {type(model).__name__}, not a Tudui", args.log_dir)
     print(f"2) weights_only=True + 允许列表 / allow-list {pickled_as} -> OK:\n{model}")
-    # 3) weights_only=False runs what the file says: only on a file we write now, never on
-    # trap_file (someone could have replaced it with one that runs code)
-    trap = own_file_in_new_process(Tudui())
-    print("3) weights_only=False, 新进程 / new process (model_load_trap.py), 自己刚写的文件 / own new file:")
+    # 3) the video's way, weights_only=False, runs what the file says: only on a file written
+    # just now by the video's two programs, never on trap_file (it could have been replaced)
+    trap = video_trap_in_new_process()
+    print("3) weights_only=False, 新进程 / new process (model_load_trap.py, 视频的 model_load.py), "
+          "model_save.py 刚保存的文件 / the file model_save.py has just saved:")
     print(f"   torch.load -> {trap['weights_only_false']['result']}")
     print(f"   from model_save import * ; torch.load -> {trap['after_import']['result']}")
     print("为什么 / why: pickle 只保存类的名字，不保存代码；反序列化会执行文件指定的函数，所以别人的文件只用 "

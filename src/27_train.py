@@ -34,15 +34,18 @@ from __future__ import annotations
 
 from tudui import torch_installed  # noqa: F401  # isort: skip (one clear line without torch)
 import torch
+import torchvision
 from torch import nn
+from torch.utils.data import Subset
 from torch.utils.tensorboard import SummaryWriter
 
 from tudui import engine
 from tudui.cli import learning_rate, lesson_parser, positive_int
-from tudui.data import cifar10
-from tudui.device import autocast, bf16_or_fp32, describe, pick_device
+from tudui.data import CIFAR10, QUICK_TEST_SIZE, QUICK_TRAIN_SIZE
+from tudui.device import describe, pick_device
 from tudui.errors import friendly_errors
-from tudui.models import Tudui
+from tudui.loaders import FastDataLoader
+from tudui.models import Tudui  # the video: from model import * (the course's model.py)
 from tudui.paths import lesson_log_dir, lesson_name
 from tudui.seeding import seed_everything
 from tudui.training_run import TrainingRun
@@ -85,58 +88,80 @@ def main(argv=None) -> dict:
     args = parse_args(argv)
     device = pick_device(args.device)
     print(describe(device))
-    amp_dtype = bf16_or_fp32(device) if args.bf16 else None  # --bf16 (not in the video)
-    # extras: one run per folder, --resume, the time left, the stand-in notice (TrainingRun)
+    # extras: one run per folder, --bf16, each step's loss, --resume, the time left (TrainingRun)
     run = TrainingRun(lesson_log_dir(lesson_name(__file__), args.log_dir), args, device,
                       log_every=LOG_EVERY)
 
-    # 准备数据集 (cifar10 checks the files first, then calls torchvision.datasets.CIFAR10)
-    train_data = cifar10(args.data_root, train=True, quick=args.quick)
-    test_data = cifar10(args.data_root, train=False, quick=args.quick)
+    # 准备数据集. CIFAR10 (tudui/data.py): torchvision.datasets.CIFAR10's subclass, called the same
+    # way; it reads the files with an unpickler that cannot run code, where torchvision's own
+    # __init__ uses pickle.load (see 14)
+    train_data = CIFAR10(root=args.data_root, train=True,
+                         transform=torchvision.transforms.ToTensor(), download=True)
+    test_data = CIFAR10(root=args.data_root, train=False,
+                        transform=torchvision.transforms.ToTensor(), download=True)
+    if args.quick:  # extra: the first 512 training and 256 test pictures, a run of seconds
+        train_data = Subset(train_data, range(min(QUICK_TRAIN_SIZE, len(train_data))))
+        test_data = Subset(test_data, range(min(QUICK_TEST_SIZE, len(test_data))))
+
     # length 长度
     train_data_size = len(train_data)
     test_data_size = len(test_data)
+    # 如果train_data_size=10, 训练数据集的长度为：10
     print(f"训练数据集的长度为：{train_data_size}")
     print(f"测试数据集的长度为：{test_data_size}")
 
-    # 利用 DataLoader 来加载数据集. The course: DataLoader(train_data, batch_size=64). Ours gives
-    # the same batches, bit for bit, cut from one tensor instead of one PIL picture at a time.
-    train_dataloader = run.dataloader(train_data, shuffle=args.shuffle)
-    test_dataloader = run.dataloader(test_data)
+    # 利用 DataLoader 来加载数据集. The video: DataLoader(train_data, batch_size=64). FastDataLoader
+    # (tudui/loaders.py) gives the same batches, bit for bit, cut from one tensor instead of one
+    # PIL picture at a time; ours: --shuffle (seeded), the batches on `device`, --slow-loader
+    train_dataloader = FastDataLoader(train_data, batch_size=args.batch_size, shuffle=args.shuffle,
+                                      seed=args.seed, device=device, slow=args.slow_loader)
+    test_dataloader = FastDataLoader(test_data, batch_size=args.batch_size, device=device,
+                                     slow=args.slow_loader)
 
     # 创建网络模型
-    seed_everything(args.seed)  # the same --seed, the same starting weights (not in the video)
+    seed_everything(args.seed)  # extra: the same --seed, the same starting weights
     tudui = Tudui()
-    tudui = tudui.to(device, memory_format=torch.channels_last)  # speed: NHWC, like the batches
+    tudui = tudui.to(device, memory_format=torch.channels_last)  # extra: speed (NHWC layout)
+
     # 损失函数
     loss_fn = nn.CrossEntropyLoss()
+
     # 优化器
-    learning_rate = args.lr  # 1e-2 (--lr and --quick change it)
+    learning_rate = args.lr  # 1e-2 = 1 x (10)^(-2) = 1/100 = 0.01 (--lr and --quick change it)
     optimizer = torch.optim.SGD(tudui.parameters(), lr=learning_rate)
 
     # 设置训练网络的一些参数
-    total_train_step = 0  # 记录训练的次数
-    total_test_step = 0   # 记录测试的次数
-    epoch = args.epochs   # 训练的轮数: 10 (--epochs and --quick change it)
-    # 添加tensorboard
-    writer = SummaryWriter(str(run.folder))
-    # extra: a new run removes the old checkpoints; --resume goes on after the last complete epoch
-    total_train_step, total_test_step = run.start(tudui, optimizer, writer, train_dataloader)
+    # 记录训练的次数
+    total_train_step = 0
+    # 记录测试的次数
+    total_test_step = 0
+    # 训练的轮数
+    epoch = args.epochs  # 10 (--epochs and --quick change it)
 
-    for i in range(run.epochs_done, epoch):
+    # 添加tensorboard
+    writer = SummaryWriter(str(run.folder))  # the video: SummaryWriter("../logs_train")
+
+    # extras: a new run removes the old checkpoints; --bf16; each step's loss kept for resume.pt
+    run.start(tudui, loss_fn, optimizer, writer, train_dataloader)
+    if args.resume:  # extra: the last complete epoch's weights and optimizer, and both counters
+        total_train_step, total_test_step = run.resume()
+
+    # the video: range(epoch); total_test_step is the number of epochs done (0 unless --resume)
+    for i in range(total_test_step, epoch):
         print(f"-------第 {i + 1} 轮训练开始-------")
+
         # 训练步骤开始
         tudui.train()
         for data in train_dataloader:
             imgs, targets = data
-            with autocast(device, amp_dtype):  # --bf16 only (not in the video)
-                outputs = tudui(imgs)
-                loss = loss_fn(outputs, targets)
+            outputs = tudui(imgs)
+            loss = loss_fn(outputs, targets)
+
             # 优化器优化模型
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
-            run.step_losses.append(loss.detach())  # every step's loss, for --resume (extra)
+
             total_train_step = total_train_step + 1
             if total_train_step % LOG_EVERY == 0:
                 print(f"训练次数：{total_train_step}, Loss: {loss.item()}")
@@ -149,12 +174,12 @@ def main(argv=None) -> dict:
         with torch.no_grad():
             for data in test_dataloader:
                 imgs, targets = data
-                with autocast(device, amp_dtype):
-                    outputs = tudui(imgs)
-                    loss = loss_fn(outputs, targets)
+                outputs = tudui(imgs)
+                loss = loss_fn(outputs, targets)
                 total_test_loss = total_test_loss + loss.item()
                 accuracy = (outputs.argmax(1) == targets).sum()
                 total_accuracy = total_accuracy + accuracy
+
         test_accuracy = total_accuracy.item() / test_data_size  # a number, not tensor(0.5312)
         print(f"整体测试集上的Loss: {total_test_loss}")
         print(f"整体测试集上的正确率: {test_accuracy}")
@@ -162,12 +187,13 @@ def main(argv=None) -> dict:
         writer.add_scalar("test_accuracy", test_accuracy, total_test_step)
         total_test_step = total_test_step + 1
 
-        # The course saves the whole model (method 1: torch.save(tudui, ...)), which torch >= 2.6
-        # refuses to load by default; the state_dict (method 2) loads with weights_only=True.
-        with run.atomic_file(f"tudui_{i}.pth") as f:  # complete, or not there at all
+        # The video saves the whole model (method 1: torch.save(tudui, "tudui_{}.pth".format(i))),
+        # which torch >= 2.6 refuses to load by default; the state_dict (method 2) loads with
+        # weights_only=True. run.atomic_file: the file is complete, or not there at all.
+        with run.atomic_file(f"tudui_{i}.pth") as f:
             torch.save(tudui.state_dict(), f)
         print(f"模型已保存 / saved {run.checkpoint}")
-        run.end_epoch(optimizer, total_test_loss, test_accuracy)  # resume.pt, time left (extra)
+        run.end_epoch(total_test_loss, test_accuracy)  # extra: resume.pt, the time left
 
     writer.close()
     return run.finish(train_size=train_data_size, test_size=test_data_size)

@@ -10,12 +10,15 @@
   Why convert("RGB"): a PNG may have 4 channels (RGBA), grayscale 1, palette images mode P.
 - 先 print 原图（PNG 常是 RGBA），再 convert('RGB') 后再 print 一次，看 mode 的变化。
   Print the picture before and after convert('RGB') and watch its mode change.
-- 加载模型：27/30 课的 state_dict，或课程自己保存的整个模型（如 tudui_29_gpu.pth），都用
-  weights_only=True（整个模型再加课程的允许列表）加载，不执行文件里的代码；
-  GPU 上训练的模型用 map_location 在只有 CPU 的电脑上加载（课程：map_location=torch.device('cpu')）。
-  Loading the model: 27/30's state_dict files, or the course's own whole-model files (like
-  tudui_29_gpu.pth), all with weights_only=True (plus the course's allow-list for whole models),
-  so no code from the file runs; map_location loads a GPU-trained model on a CPU-only computer.
+- 加载整个模型（课程的保存方式1，如 tudui_29_gpu.pth）：和视频一样先写出 class Tudui，再
+  torch.load(..., map_location=...)；我们加 weights_only=True 和允许列表
+  torch.serialization.safe_globals(ALLOW_LIST)，文件里的代码不会被执行。GPU 上训练的模型用
+  map_location 在只有 CPU 的电脑上加载。27/30 课保存的 state_dict（方式2）由 load_tudui 加载。
+  Loading a whole model (the course's method 1, like tudui_29_gpu.pth): class Tudui written out
+  as in the video, then torch.load(..., map_location=...), here with weights_only=True and the
+  allow-list safe_globals(ALLOW_LIST), so no code from the file runs; map_location loads a
+  GPU-trained model on a CPU-only computer. 27/30's state_dict files (method 2) load through
+  load_tudui, which reads every other layout as well.
 - 模型只认识 CIFAR-10 的 10 类：任何图片都会被归入其中一类。
   The model knows only CIFAR-10's 10 classes: any picture is put in one of them.
 
@@ -37,10 +40,11 @@ from pathlib import Path
 import torch
 import torchvision
 from PIL import Image
+from torch import nn
 from torchvision import transforms
 
 from tudui import engine
-from tudui.cli import lesson_parser
+from tudui.cli import absolute_path, lesson_parser
 from tudui.data import CIFAR10_CLASSES, cifar10, cifar10_is_synthetic, synthetic_banner
 from tudui.device import pick_device
 from tudui.errors import CourseError, friendly_errors
@@ -48,12 +52,136 @@ from tudui.hymenoptera import open_picture
 from tudui.infra.checkpoints import newest_checkpoint
 from tudui.infra.commands import lesson_command
 from tudui.infra.files import atomic_write_bytes
-from tudui.infra.safe_load import existing_file, load_tudui
+from tudui.infra.safe_load import check_model_file, existing_file, load_tudui, refuse_non_finite
 from tudui.loaders import make_loader
 from tudui.paths import lesson_log_dir, lesson_name
 
 TRAINING_LESSONS = ("27_train", "30_train_gpu")  # where the checkpoints come from
 TOP_K = 3
+
+
+# The video's network (test.py writes it out, so that torch.load can find __main__.Tudui)
+class Tudui(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.model = nn.Sequential(
+            nn.Conv2d(3, 32, 5, 1, 2),
+            nn.MaxPool2d(2),
+            nn.Conv2d(32, 32, 5, 1, 2),
+            nn.MaxPool2d(2),
+            nn.Conv2d(32, 64, 5, 1, 2),
+            nn.MaxPool2d(2),
+            nn.Flatten(),
+            nn.Linear(64*4*4, 64),
+            nn.Linear(64, 10)
+        )
+
+    def forward(self, x):
+        x = self.model(x)
+        return x
+
+
+# What torch.load(weights_only=True) may create from a whole pickled model (the course's save
+# method 1, e.g. its tudui_29_gpu.pth, pickled as "__main__.Tudui"): this class and its layers,
+# nothing else, so no code named in the file can run. torch >= 2.6 refuses such a file without it.
+ALLOW_LIST = [(Tudui, "__main__.Tudui"), nn.Sequential, nn.Conv2d, nn.MaxPool2d, nn.Flatten,
+              nn.Linear]
+
+
+def parse_args(argv):
+    parser = lesson_parser(__doc__)
+    parser.add_argument("--checkpoint", type=absolute_path, default=None,
+                        help="a model file: 27/30's tudui_<i>.pth, or the course's own (e.g. "
+                             "tudui_29_gpu.pth); default: the newest of 27/30")
+    parser.add_argument("--image", type=absolute_path, default=None,
+                        help="picture to classify (default: a CIFAR-10 test picture written "
+                             "under logs/)")
+    parser.add_argument("--index", type=int, default=0, help="which CIFAR-10 test picture")
+    parser.add_argument("--evaluate", action="store_true",
+                        help="also measure the accuracy on the CIFAR-10 test set")
+    return parser.parse_args(argv)
+
+
+@friendly_errors
+def main(argv=None) -> dict:
+    args = parse_args(argv)
+    device = pick_device(args.device)
+    checkpoint = find_checkpoint(args)  # extra: --checkpoint, else the newest .pth of 27 or 30
+    test_data = None
+    if args.evaluate or not args.image:  # the learner's own picture needs no CIFAR-10
+        test_data = cifar10_test_set(args)
+
+    image_path = picture_path(args, test_data)  # the video: image_path = "../imgs/airplane.png"
+    image = Image.open(image_path)
+    print(image)  # 转换前 / before: a PNG is often mode=RGBA (4 channels), gray L, palette P
+    image = image.convert('RGB')
+    print(image)  # 转换后 / after: mode=RGB, 3 channels, what the model was trained on
+    transform = torchvision.transforms.Compose([torchvision.transforms.Resize((32, 32)),
+                                                torchvision.transforms.ToTensor()])
+
+    image = transform(image)
+    print(image.shape)
+
+    # the video: model = torch.load("tudui_29_gpu.pth", map_location=torch.device('cpu')), a whole
+    # pickled Tudui; weights_only=True + ALLOW_LIST load it without running code from the file
+    check_model_file(checkpoint)  # ours: a file made to fill the memory is refused first
+    try:
+        with torch.serialization.safe_globals(ALLOW_LIST):
+            model = torch.load(checkpoint, map_location=device, weights_only=True)  # ours: --device
+    except Exception:  # another class name, a damaged file...: load_tudui below says which
+        model = None
+    if not is_whole_tudui(model):  # extra: our 27/30 state_dicts (method 2) and other layouts
+        model = load_tudui(checkpoint, map_location=device)
+    refuse_non_finite(model, checkpoint)  # extra: NaN weights would still "predict" a class
+    print(f"模型 / model: {checkpoint}")
+    print(model)
+    image = torch.reshape(image, (1, 3, 32, 32)).to(device)
+    model.eval()
+    with torch.no_grad():
+        output = model(image)
+    print(output)
+
+    print(output.argmax(1))
+
+    # ---- extras: the class names and the three most likely ones; --evaluate
+    probabilities = output.softmax(1)[0].float().cpu()
+    top = probabilities.topk(TOP_K)
+    predicted = CIFAR10_CLASSES[int(top.indices[0])]
+    print(f"预测 / prediction: {predicted} (模型只认识 CIFAR-10 的 10 类，别的东西也会被归入其中一类 / "
+          "the model knows only CIFAR-10's 10 classes: anything else is still put in one of them)")
+    top3 = [(CIFAR10_CLASSES[i], p) for p, i in zip(top.values.tolist(), top.indices.tolist())]
+    for name, p in top3:
+        print(f"  {name:>10}: {p:.1%}")
+    result = {"checkpoint": str(checkpoint), "image": str(image_path), "prediction": predicted,
+              "top3": top3}
+    if args.evaluate:
+        test = engine.evaluate(engine.prepare_model(model, device),
+                               make_loader(test_data, 64, device=device),
+                               torch.nn.CrossEntropyLoss(), device)
+        print(f"整体测试集上的正确率：{test['accuracy']:.4f}")
+        result["test_accuracy"] = test["accuracy"]
+    return result
+
+
+def is_whole_tudui(model) -> bool:
+    """True for a whole pickled Tudui exactly like a new one of the class above: the same layers
+    (``self.model``) and shapes, and nothing else set by the file (no extra attribute, no hook).
+    False for a state_dict, the P22 layout (``self.model1``), anything else: load_tudui then
+    copies the weights into a new Tudui."""
+    if not isinstance(model, Tudui):
+        return False
+    new = Tudui()
+    try:
+        pairs = list(zip(model.modules(), new.modules(), strict=True))
+        shapes = {name: tuple(value.shape) for name, value in model.state_dict().items()}
+    except Exception:  # attributes the file set that are no module or tensor
+        return False
+    for loaded, fresh in pairs:
+        if type(loaded) is not type(fresh) or set(vars(loaded)) != set(vars(fresh)):
+            return False
+        if any(value for name, value in vars(loaded).items() if "hook" in name):
+            return False
+    return shapes == {name: tuple(value.shape) for name, value in new.state_dict().items()}
 
 
 def find_checkpoint(args) -> Path:
@@ -74,6 +202,26 @@ def find_checkpoint(args) -> Path:
     return checkpoint
 
 
+def cifar10_test_set(args):
+    """The CIFAR-10 test set (--quick: its first pictures), for the default picture and
+    --evaluate."""
+    test_data = cifar10(args.data_root, train=False, quick=args.quick)
+    if cifar10_is_synthetic(args.data_root):
+        print(synthetic_banner("CIFAR-10"))
+    return test_data
+
+
+def picture_path(args, test_data) -> Path:
+    """``--image``, else CIFAR-10 test picture ``--index`` written out as a PNG; checked first
+    (missing, damaged or huge: a clear error)."""
+    if args.image:
+        image_path = Path(args.image).expanduser().absolute()
+    else:
+        image_path = cifar10_picture(test_data, args)
+    open_picture(image_path, mode=None).close()
+    return image_path
+
+
 def cifar10_picture(test_data, args) -> Path:
     """Offline default picture: CIFAR-10 test picture ``--index``, written out as a PNG."""
     if not 0 <= args.index < len(test_data):
@@ -91,69 +239,6 @@ def cifar10_picture(test_data, args) -> Path:
     atomic_write_bytes(image_path, png.getvalue())  # never a half-written picture
     print(f"图片 / picture: {image_path} (真实类别 / true class: {CIFAR10_CLASSES[label]})")
     return image_path
-
-
-@friendly_errors
-def main(argv=None) -> dict:
-    parser = lesson_parser(__doc__)
-    parser.add_argument("--checkpoint", default=None, help="a model file: 27/30's tudui_<i>.pth, "
-                        "or the course's own (e.g. tudui_29_gpu.pth); default: the newest of 27/30")
-    parser.add_argument("--image", default=None, help="picture to classify (default: a CIFAR-10 "
-                                                       "test picture written under logs/)")
-    parser.add_argument("--index", type=int, default=0, help="which CIFAR-10 test picture")
-    parser.add_argument("--evaluate", action="store_true",
-                        help="also measure the accuracy on the CIFAR-10 test set")
-    args = parser.parse_args(argv)
-    device = pick_device(args.device)
-    checkpoint = find_checkpoint(args)
-    test_data = None
-    if args.evaluate or not args.image:  # the learner's own picture needs no CIFAR-10
-        test_data = cifar10(args.data_root, train=False, quick=args.quick)
-        if cifar10_is_synthetic(args.data_root):
-            print(synthetic_banner("CIFAR-10"))
-
-    image_path = Path(args.image).expanduser().absolute() if args.image else \
-        cifar10_picture(test_data, args)  # the video: image_path = "../imgs/airplane.png"
-    open_picture(image_path, mode=None).close()  # missing, damaged or huge: a clear error
-    image = Image.open(image_path)
-    print(image)  # 转换前 / before: a PNG is often mode=RGBA (4 channels), gray L, palette P
-    image = image.convert('RGB')
-    print(image)  # 转换后 / after: mode=RGB, 3 channels, what the model was trained on
-    transform = torchvision.transforms.Compose([torchvision.transforms.Resize((32, 32)),
-                                                torchvision.transforms.ToTensor()])
-    image = transform(image)
-    print(image.shape)
-
-    # the video: model = torch.load("tudui_29_gpu.pth", map_location=torch.device('cpu')), a whole
-    # pickled model; load_tudui reads it with weights_only=True + the course's allow-list (no code
-    # from the file runs), and our state_dict files as well
-    model = load_tudui(checkpoint, map_location=device)
-    print(f"模型 / model: {checkpoint}\n{model}")
-    image = torch.reshape(image, (1, 3, 32, 32)).to(device)
-    model.eval()
-    with torch.no_grad():
-        output = model(image)
-    print(output)
-    print(output.argmax(1))
-
-    # extra: the class names and the three most likely ones
-    probabilities = output.softmax(1)[0].float().cpu()
-    top = probabilities.topk(TOP_K)
-    predicted = CIFAR10_CLASSES[int(top.indices[0])]
-    print(f"预测 / prediction: {predicted} (模型只认识 CIFAR-10 的 10 类，别的东西也会被归入其中一类 / "
-          "the model knows only CIFAR-10's 10 classes: anything else is still put in one of them)")
-    top3 = [(CIFAR10_CLASSES[i], p) for p, i in zip(top.values.tolist(), top.indices.tolist())]
-    for name, p in top3:
-        print(f"  {name:>10}: {p:.1%}")
-    result = {"checkpoint": str(checkpoint), "image": str(image_path), "prediction": predicted,
-              "top3": top3}
-    if args.evaluate:
-        test = engine.evaluate(engine.prepare_model(model, device),
-                               make_loader(test_data, 64, device=device),
-                               torch.nn.CrossEntropyLoss(), device)
-        print(f"整体测试集上的正确率：{test['accuracy']:.4f}")
-        result["test_accuracy"] = test["accuracy"]
-    return result
 
 
 if __name__ == "__main__":

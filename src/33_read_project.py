@@ -35,7 +35,7 @@ DEFAULT_LESSON = "27_train"
 PARTS = [
     ("入口 / entry point", r'if __name__ == "__main__"|^def main\('),
     ("参数 / arguments", r"add_argument\(|lesson_parser\("),
-    ("数据 / data", r"cifar10\(|DataLoader\(|make_loader\(|ImageFolder|Image\.open"),
+    ("数据 / data", r"cifar10\(|CIFAR10\(|DataLoader\(|make_loader\(|ImageFolder|Image\.open"),
     ("模型 / model", r"Tudui\(|vgg16\(|nn\.Sequential\(|load_checkpoint\("),
     ("训练循环 / loop", r"for .+ in |train_one_epoch\(|\.backward\(|evaluate\("),
     ("输出 / outputs", r"SummaryWriter\(|make_writer\(|add_scalar\(|save_checkpoint\(|torch\.save\(|\.save\("),

@@ -309,9 +309,9 @@ def test_a_download_is_verified_and_renamed_only_when_complete(tmp_path, real_lo
     assert leftovers(root) == []
 
     # A download whose md5 does not match is refused: no archive, no .part, no folder.
-    (served / cifar10_files.CIFAR10_ARCHIVE).write_bytes(b"not the real file")
+    (served / cifar10_files.CIFAR10_ARCHIVE).write_bytes(b"\x1f\x8b not the real file")
     monkeypatch.setattr(cifar10_files, "CIFAR10_URL", f"{base}/{cifar10_files.CIFAR10_ARCHIVE}")
-    with pytest.raises(DownloadFailed, match="RuntimeError: File not found or corrupted"):
+    with pytest.raises(DownloadFailed, match="its md5 checksum does not match"):
         cifar10_files.prepare_real_cifar10(root)
     assert not (root / cifar10_files.CIFAR10_ARCHIVE).exists() and not (root / CIFAR10_DIR).exists()
     assert leftovers(root) == []

@@ -51,6 +51,9 @@ def test_06_both_dataset_forms_with_the_courses_numbers(full_root, tmp_path, cap
     assert all(Path(img).stem == Path(label).stem for img, label in result["pairs"])
     assert result["p7_length"] == 124 and result["first_item_label"] == "ants"
     assert "124 121 245" in capsys.readouterr().out
+    # the course's read_data.py: the GIF in TensorBoard, and DataLoader(batch_size=1)
+    assert read_events(result["log_dir"])["images"] == {"error": [0]}
+    assert result["dataloader_batches"] == 245
 
 
 def test_06_on_the_quick_stand_in(run_lesson):
@@ -102,8 +105,8 @@ def tb_run(data_root, tmp_path_factory) -> tuple[Path, dict]:
 def test_08_writes_every_kind_of_summary(tb_run):
     logs, result = tb_run
     events = read_events(logs / "08_tensorboard")
-    assert events["scalars"]["y=2x"] == [(i, 2.0 * i) for i in range(100)]
-    assert events["images"]["test"] == [1, 2]
+    assert events["scalars"]["y=2x"] == [(i, 3.0 * i) for i in range(100)]
+    assert events["images"]["train"] == [1, 2]
     assert events["images"]["image_grid"] == [0]
     assert events["histograms"]["normal"] == [0, 1, 2]
     assert events["graph"]
@@ -164,7 +167,7 @@ def test_a_real_tensorboard_server_shows_the_lessons_tags(tb_run, tmp_path):
                 pass
         assert "y=2x" in scalars.get("08_tensorboard", {}), server_log.read_text()
         images = _get_json(f"{base}/data/plugin/images/tags")["08_tensorboard"]
-        assert {"test", "image_grid"} <= set(images)
+        assert {"train", "image_grid"} <= set(images)
         assert "08_tensorboard" in _get_json(f"{base}/data/runs")
     finally:
         proc.terminate()

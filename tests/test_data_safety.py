@@ -362,7 +362,8 @@ def test_open_picture_names_files_it_cannot_use(tmp_path, monkeypatch):
     with pytest.raises(CourseError) as info:
         open_picture(ant)
     assert f"The picture {ant} cannot be opened" in info.value.en
-    assert f"delete the folder {root / 'train'}" in info.value.en and "--synthetic" in info.value.en
+    # a stand-in: 00 --synthetic rewrites it (no "delete the folder": it may hold the learner's)
+    assert "--synthetic" in info.value.en and "delete the folder" not in info.value.en
 
     text = tmp_path / "notes.jpg"
     text.write_text("not a picture")
@@ -543,3 +544,26 @@ def test_stale_temporary_folders_of_killed_runs_are_removed_and_live_ones_kept(t
     if os.name != "posix":  # no PID check there: only the age counts
         expected.add(f".{HYMENOPTERA_DIR}.{dead}.abc.tmp")
     assert kept == expected
+
+
+def test_a_folder_is_replaced_only_when_its_new_copy_is_complete(tmp_path, capsys):
+    target = tmp_path / "x"
+    target.mkdir()
+    (target / "ours.txt").write_text("old")
+    (target / "mine.txt").write_text("the learner's")
+    with pytest.raises(KeyboardInterrupt):  # Ctrl-C while the new copy is being written
+        with files.replacing_folder(target, {"ours.txt"}) as new:
+            new.mkdir()
+            (new / "ours.txt").write_text("half")
+            raise KeyboardInterrupt
+    assert [p.name for p in tmp_path.iterdir()] == ["x"]  # no temporary folder left
+    assert {p.name: p.read_text() for p in target.iterdir()} == {
+        "ours.txt": "old", "mine.txt": "the learner's"}
+    with files.replacing_folder(target, {"ours.txt"}) as new:
+        new.mkdir()
+        (new / "ours.txt").write_text("new")
+    assert {p.name: p.read_text() for p in target.iterdir()} == {"ours.txt": "new"}
+    kept = [p for p in tmp_path.iterdir() if p.name != "x"]
+    assert [p.name for p in kept] == [f"x.kept-{time.strftime('%Y-%m-%d')}"]
+    assert (kept[0] / "mine.txt").read_text() == "the learner's"  # moved aside, not deleted
+    assert "moved to" in capsys.readouterr().out

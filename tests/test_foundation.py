@@ -230,6 +230,57 @@ def test_the_tour_goes_on_in_new_interpreters_when_forking_fails(tmp_path, monke
     assert "tiny lesson ran with ['--log-dir'" in (tmp_path / "logs/_tour/99_tiny.txt").read_text()
 
 
+# 00_prepare_data as a slow download: its first line, then it waits until the tour has shown
+# that line (the test touches "shown" when the tour's stdout has it), then its last line.
+SLOW_PREPARE = """
+import pathlib, sys, time
+shown = pathlib.Path(sys.argv[sys.argv.index("--log-dir") + 1]) / "shown"
+print("downloading: 0%", flush=True)
+for _ in range(1500):  # up to 30 s for the tour to show it
+    if shown.exists():
+        break
+    time.sleep(0.02)
+print("downloading: 100%" if shown.exists() else "the tour did not show the first line")
+sys.exit(0 if shown.exists() else 1)
+"""
+
+
+class _Watched:
+    """sys.stdout for the tour: keeps what it prints and touches ``shown`` once it has shown
+    the prepare lesson's first line."""
+
+    def __init__(self, shown: Path):
+        self.shown, self.text = shown, ""
+
+    def write(self, text: str) -> int:
+        self.text += text
+        if "downloading: 0%" in self.text and not self.shown.exists():
+            self.shown.write_text("yes")
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize("flags", [[], ["--fresh"]], ids=["forked", "fresh"])
+def test_the_tour_shows_the_prepare_lessons_output_while_it_runs(tmp_path, monkeypatch, flags):
+    prepare, quiet = tmp_path / "00_prepare_data.py", tmp_path / "01_quiet.py"
+    prepare.write_text(SLOW_PREPARE)
+    quiet.write_text("print('a line only for the transcript')\n")
+    log_dir = tmp_path / "logs"
+    runner = load_lesson("run_lessons")
+    monkeypatch.setattr(runner, "lesson_files", lambda: [prepare, quiet])
+    out = _Watched(log_dir / "shown")
+    monkeypatch.setattr(sys, "stdout", out)
+    assert runner.main(["--log-dir", str(log_dir), *flags]) == 0, out.text
+    assert "    downloading: 0%\n    downloading: 100%\n" in out.text  # indented, as it came
+    assert re.search(r"00_prepare_data\s+OK", out.text)
+    assert "a line only for the transcript" not in out.text  # the other lessons: transcripts
+    assert (log_dir / "_tour" / "00_prepare_data.txt").read_text() == \
+        "downloading: 0%\ndownloading: 100%\n"
+    assert "a line only" in (log_dir / "_tour" / "01_quiet.txt").read_text()
+
+
 # A lesson as the tour sees it: arguments, folder, environment, output, exit code, atexit.
 SCRIPT = """
 import atexit, os, sys
@@ -384,7 +435,10 @@ def test_log_dir_that_is_a_file_is_a_clear_error_and_saved_files_are_not_private
         paths.lesson_log_dir("27_train", not_a_folder)
     saved = files.atomic_write_bytes(tmp_path / "out" / "model.pth", b"weights")
     if os.name == "posix":  # mkstemp's 0600 would hide checkpoints from other users
-        assert saved.stat().st_mode & 0o777 == 0o666 & ~files._umask()
+        plain = saved.with_name("plain.bin")  # what open() gives a new file here
+        plain.write_bytes(b"")
+        assert saved.stat().st_mode & 0o777 == plain.stat().st_mode & 0o777
+        plain.unlink()
     assert saved.read_bytes() == b"weights" and not list(saved.parent.glob("*.tmp"))
 
 

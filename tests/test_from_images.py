@@ -64,9 +64,12 @@ def test_a_picture_folder_becomes_a_verified_marked_copy_that_lessons_name(tmp_p
             assert np.array_equal(picture, pixels)
 
     listed = marker_files(folder)
+    (folder / "my_notes.txt").write_text("mine")               # a learner's file in the folder
     again = prepare(root, tmp_path / "pics")["folders"]      # the same pictures, the same files
     assert "rebuilt from 20 + 10 pictures" in again[str(folder)]
     assert marker_files(folder) == listed
+    kept = [p for p in root.iterdir() if p.name.startswith(f"{CIFAR10_DIR}.kept-")]
+    assert [p.name for p in kept[0].iterdir()] == ["my_notes.txt"]   # moved aside, not deleted
 
 
 def _filenames(path):

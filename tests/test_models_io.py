@@ -4,7 +4,6 @@ picture with a trained checkpoint, reading a project."""
 from __future__ import annotations
 
 import random
-import runpy
 import shutil
 import struct
 import subprocess
@@ -23,7 +22,6 @@ from tudui import errors
 from tudui.data import CIFAR10_CLASSES
 from tudui.infra import checkpoints, safe_load
 from tudui.models import Tudui
-from tudui.paths import SRC_DIR
 
 
 @pytest.fixture(scope="module")
@@ -52,6 +50,46 @@ def test_vgg16_changed_two_ways(run_lesson):
     assert "(6): Linear(in_features=4096, out_features=10" in result["replaced"]
     assert result["parameters"] == 134_301_514  # VGG16 with a 10-class last layer
     assert result["pretrained"] is False  # offline: vgg16_true was built with weights=None
+
+
+def test_25_tries_the_pretrained_weights_else_says_why_in_one_line(tmp_path, monkeypatch,
+                                                                    capsys):
+    """Without --pretrained, vgg16_true is the video's pretrained model when the weights are
+    cached or the server answers; offline (the tests' sockets) it is weights=None, in one line."""
+    import torchvision
+    from torchvision.models import VGG16_Weights
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch_home"))  # no cached weights here
+    from tudui import pretrained
+
+    lesson = load_lesson("25_model_pretrained")  # calls tudui.pretrained.load_vgg16
+    assert lesson.load_vgg16 is pretrained.load_vgg16
+    built = []
+
+    def vgg16(weights):  # what the lesson asks torchvision for, without building 138M parameters
+        built.append(weights)
+        if weights is not None and failing:
+            raise OSError("connection reset")
+        return torch.nn.Linear(1, 1)
+
+    monkeypatch.setattr(torchvision.models, "vgg16", vgg16)
+    failing = False
+    for quick, why in ((False, "offline (download.pytorch.org does not answer)"),
+                       (True, "--quick downloads nothing")):
+        built.clear()
+        assert lesson.load_vgg16(pretrained=False, quick=quick)[1] is False
+        lines = capsys.readouterr().out.splitlines()
+        assert built == [None] and len(lines) == 1 and why in lines[0]
+    monkeypatch.setattr(pretrained, "server_answers", lambda host: True)  # online
+    monkeypatch.setattr(pretrained, "fetch_checkpoint", lambda url, folder: None)  # (downloaded)
+    built.clear()
+    assert lesson.load_vgg16(pretrained=False, quick=False)[1] is True
+    assert built == [VGG16_Weights.DEFAULT]
+    failing, built[:] = True, []  # online, but the download breaks off: go on without
+    assert lesson.load_vgg16(pretrained=False, quick=False)[1] is False
+    lines = capsys.readouterr().out.splitlines()
+    assert built == [VGG16_Weights.DEFAULT, None] and len(lines) == 1
+    assert "could not be downloaded (OSError: connection reset)" in lines[0]
 
 
 def test_pretrained_offline_is_a_clear_error(run_lesson, tmp_path, monkeypatch, capsys):
@@ -84,33 +122,18 @@ def test_save_two_ways_and_load_three_ways(run_lesson, log_dir, capsys):
     for key, value in saved["tudui_state"].items():
         assert torch.equal(loaded["tudui"].state_dict()[key], value)
         assert torch.equal(loaded["allow_list"].state_dict()[key], value)
-    # 3) weights_only=False on the lesson's own new file, in model_load_trap.py: the class cannot
-    # be found until "from model_save import *"
+    # 3) weights_only=False in a new program (model_load_trap.py) on the file 26_model_save.py,
+    # run as a program, has just saved: the video's error, until "from model_save import *"
     trap = loaded["trap"]
     assert not trap["weights_only_false"]["ok"]
-    assert "No module named 'model_save'" in trap["weights_only_false"]["result"]
+    assert trap["weights_only_false"]["result"].startswith(
+        "AttributeError: Can't get attribute 'Tudui' on <module '__main__' from ")
+    assert "model_load_trap.py" in trap["weights_only_false"]["result"]
     assert trap["after_import"]["ok"] and trap["after_import"]["result"] == "Tudui"
     assert "(conv1): Conv2d(3, 64, kernel_size=(3, 3)" in trap["after_import"]["printed"]
     out = capsys.readouterr().out
     assert "1) torch.load('tudui_method1.pth')" in out and "2) weights_only=True" in out
     assert not list((log_dir / "26_model_load").glob("*"))  # the trap file was a temporary one
-
-
-def test_trap_script_loads_only_the_file_its_parent_wrote(tmp_path, monkeypatch, capsys):
-    file = tmp_path / "tudui_method1.pth"
-    torch.save({"weights": torch.zeros(2)}, file)
-    wrong = "0" * 64  # not the file's SHA-256: e.g. the file was swapped after the parent wrote it
-    # the script as __main__ with its command line, here rather than in a new interpreter (that
-    # costs seconds of importing torch; test_save_two_ways_and_load_three_ways runs it as one)
-    script = SRC_DIR / "model_load_trap.py"
-    monkeypatch.setattr(sys, "argv", [str(script), str(file), wrong,
-                                      str(SRC_DIR / "26_model_save.py")])
-    before = sys.modules.get("model_save")
-    with pytest.raises(SystemExit) as info:
-        runpy.run_path(str(script), run_name="__main__")
-    out = capsys.readouterr().out
-    assert info.value.code == 2 and "SHA-256 differs" in out and "weights_only" not in out
-    assert sys.modules.get("model_save") is before  # it stopped before the course's import
 
 
 def test_load_before_save_is_a_clear_error(run_lesson, capsys):
@@ -277,6 +300,33 @@ def test_model_load_names_a_damaged_or_foreign_file(saved_26, data_root, tmp_pat
     assert why in error.en
 
 
+class _CallsConv2d:
+    """Pickled as a call of Conv2d(3, 100000, 100) (12 GB of weights), as a crafted file can be."""
+
+    def __reduce__(self):
+        return torch.nn.Conv2d, (3, 100000, 100)
+
+
+@pytest.mark.parametrize("name", ["tudui_method2.pth", "tudui_method1.pth"])
+def test_model_load_refuses_a_file_that_calls_a_layer_before_torch_reads_it(
+        saved_26, data_root, tmp_path, monkeypatch, name):
+    log_dir = tmp_path / "logs"
+    shutil.copytree(saved_26, log_dir / "26_model_save")
+    torch.save(_CallsConv2d(), log_dir / "26_model_save" / name)
+    real_load = torch.load
+
+    def load(file, *args, **kwargs):  # the lesson's other (good) files load as usual
+        if Path(file).name == name:
+            pytest.fail(f"torch.load was reached for {name}")
+        return real_load(file, *args, **kwargs)
+
+    monkeypatch.setattr(torch, "load", load)
+    argv = ["--data-root", str(data_root), "--log-dir", str(log_dir), "--device", "cpu", "--quick"]
+    error = _course_error(load_lesson("26_model_load").main, argv)
+    assert str(log_dir / "26_model_save" / name) in error.en
+    assert "a call of torch.nn.modules.conv.Conv2d" in error.en and "not loaded" in error.en
+
+
 def test_model_load_damaged_file_exits_2_without_traceback(saved_26, run_lesson, log_dir, capsys):
     shutil.copytree(saved_26, log_dir / "26_model_save")
     _truncate(log_dir / "26_model_save" / "tudui_method2.pth")
@@ -416,8 +466,8 @@ def test_26_allow_list_on_a_file_saved_as_main(course_files, saved_26, run_lesso
     shutil.copy(folder / "trap26.pth", log_dir / "26_model_save" / "tudui_method1.pth")
     # part 3 (the trap in a second interpreter) has its own test above: not started again here
     skipped = {"ok": False, "result": "not run in this test", "printed": ""}
-    monkeypatch.setattr(load_lesson("26_model_load"), "own_file_in_new_process",
-                        lambda tudui: {"weights_only_false": skipped, "after_import": skipped})
+    monkeypatch.setattr(load_lesson("26_model_load"), "video_trap_in_new_process",
+                        lambda: {"weights_only_false": skipped, "after_import": skipped})
     loaded = run_lesson("26_model_load")
     assert loaded["refused"] == "Unsupported global: GLOBAL __main__.Tudui"
     assert loaded["pickled_as"] == ["__main__.Tudui"]

@@ -210,8 +210,9 @@ def test_23_losses_and_every_parameter_gets_a_gradient(run_lesson):
     assert result["cross_entropy_by_hand"] == pytest.approx(result["cross_entropy"], abs=1e-6)
     assert result["images"] == 4
     assert all(g is None for g in result["grads_before"])
-    grads = result["grads"]
+    grads = result["grads"]  # the video's class, written in the lesson: self.model1
     assert len(grads) == len(list(models.Tudui().parameters())) == 10
+    assert next(iter(grads)) == "model1.0.weight"
     for name, grad in grads.items():
         assert grad is not None and torch.isfinite(grad).all(), name
         assert result["grad_norms"][name] > 0, name
@@ -240,7 +241,7 @@ def test_24_stops_and_explains_when_the_loss_overflows(run_lesson, capsys):
 def test_batch_1_steps_run_on_one_thread_which_is_restored_after(run_lesson, monkeypatch, lesson):
     seen, stop_at = [], []
 
-    class Recording(models.Tudui):
+    class Recording(load_lesson(lesson).Tudui):  # the lesson's own class (self.model1)
         def forward(self, x):
             seen.append(torch.get_num_threads())
             if len(seen) in stop_at:

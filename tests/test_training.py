@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import torch
 from torch import nn
-from torch.utils.data import DataLoader, Subset
+from torch.utils.data import DataLoader
 
 from conftest import load_lesson, read_events
 from tudui import engine, loaders
@@ -311,9 +311,8 @@ def test_bf16_only_where_the_hardware_has_it(data_root, tmp_path, monkeypatch, c
     # Real bf16 on a CPU without it is emulated and ~13x slower than fp32: it trains on the
     # first 128 training pictures (the fp32 run's first 4 batches) and tests on 64.
     lesson = load_lesson("27_train")
-    full = lesson.cifar10
-    monkeypatch.setattr(lesson, "cifar10", lambda root, train, quick: Subset(
-        full(root, train=train, quick=quick).dataset, range(128 if train else 64)))
+    monkeypatch.setattr(lesson, "QUICK_TRAIN_SIZE", 128)
+    monkeypatch.setattr(lesson, "QUICK_TEST_SIZE", 64)
     monkeypatch.setattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: True)
     bf16 = _train(data_root, tmp_path / "yes", "--epochs", "1", "--bf16")
     assert "no native bf16" not in capsys.readouterr().out

@@ -5,7 +5,8 @@
 friendly_errors), ``tb`` (where TensorBoard writes), ``data`` (CIFAR-10), ``hymenoptera`` (the
 ants/bees pictures), ``models`` (the course's Tudui), ``engine`` (one epoch, the test pass),
 ``loaders`` (the fast DataLoader), ``training_run`` (27/30's extras around the course's loop),
-``inspect_model``, ``recipes`` (35), ``fast`` (36) and ``scratch`` (91-93).
+``inspect_model``, ``pretrained`` (25's VGG16 weights), ``recipes`` (35), ``fast`` (36) and
+``scratch`` (91-93).
 The plumbing nobody needs to read (downloads, file checks, stand-ins, atomic writes, error
 text...) lives in ``tudui.infra``.
 
@@ -18,8 +19,8 @@ import importlib.util
 import sys
 
 __all__ = ["cli", "data", "device", "engine", "errors", "fast", "hymenoptera", "infra",
-           "inspect_model", "loaders", "models", "paths", "recipes", "scratch", "seeding", "tb",
-           "torch_installed", "training_run"]
+           "inspect_model", "loaders", "models", "paths", "pretrained", "recipes", "scratch",
+           "seeding", "tb", "torch_installed", "training_run"]
 
 NO_TORCH = ("没有找到 torch：请先运行 make lessons（会创建 .venv），或者先激活它 "
             "source .venv/bin/activate（Windows: .venv\\Scripts\\activate；conda: conda activate "

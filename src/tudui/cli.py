@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import math
+import os
 import sys
 
 from tudui.errors import EXIT_CODE
+from tudui.infra.choices import DEVICE_CHOICES
 from tudui.paths import DATASET_DIR, LOGS_DIR, absolute
 
-DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
 MAX_SEED = 2**32 - 1  # numpy's seeds (and the DataLoader's) stop here
 MAX_LEARNING_RATE = 10.0  # far above any rate that trains; larger ones overflow in float32
 
@@ -17,8 +19,52 @@ MAX_LEARNING_RATE = 10.0  # far above any rate that trains; larger ones overflow
 def absolute_path(text: str) -> str:
     """A path from the command line, read as every command-line tool reads it: ``~`` expanded,
     relative to the current folder, made absolute at once so that every message shows where it
-    really is (no symlinks resolved: the learner's own spelling stays recognisable)."""
+    really is (no symlinks resolved: the learner's own spelling stays recognisable).
+
+    Paths no lesson can use stop here, naming the flag (argparse, exit 2): see ``path_problem``."""
+    problem = path_problem(text)
+    if problem:
+        raise argparse.ArgumentTypeError(problem)
     return str(absolute(text))
+
+
+def path_problem(text: str) -> str | None:
+    """Why ``text`` cannot be used as a file or folder, or None.
+
+    - empty: ``--image ""`` silently meant "not given" and ``--data-root ""`` the current folder;
+    - not valid UTF-8 (Linux keeps any bytes in a name, e.g. a GBK name unpacked from a zip made
+      on Chinese Windows): TensorBoard and the console cannot write such a name;
+    - a symbolic link loop, or a name too long for the file system: nothing can be read or
+      written there (os.stat says so without touching anything)."""
+    if not text.strip():
+        return ("不能为空：请给出文件或文件夹的名字（想用默认值就不要写这个参数）/ must not be empty: "
+                "give a file or folder name (leave the flag out for the default)")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        shown = os.fsencode(text).decode("utf-8", "backslashreplace")
+        return (f"{shown}: 名字不是有效的 UTF-8 编码（常见于在中文 Windows 上打包的 zip 里的 GBK 名字），"
+                "TensorBoard 和终端都无法处理；请把它改名（改成 UTF-8 的中文名也可以）或换一个路径 / "
+                "the name is not valid UTF-8 (\\x.. marks each byte that is not; often a GBK name "
+                "from a zip made on Chinese Windows), which TensorBoard and the console cannot "
+                "handle: rename it (a Chinese name is fine once it is UTF-8) or give another path")
+    try:
+        os.stat(absolute(text))
+    except OSError as err:
+        if err.errno == errno.ELOOP:
+            return (f"{absolute(text)}: 是一个循环的符号链接（直接或经过别的链接又指回自己），无法读写；"
+                    "请删除这个链接或换一个路径 / is a symbolic link loop (it leads, directly or "
+                    "through other links, back to itself), so nothing can be read or written "
+                    "there: delete the link or give another path")
+        if err.errno == errno.ENAMETOOLONG:
+            longest = max(len(os.fsencode(part)) for part in absolute(text).parts)
+            return (f"路径太长（{len(text)} 个字符），文件系统不接受；请用短一些的路径 / is too long for "
+                    f"the file system ({len(text)} characters, its longest name {longest} bytes; "
+                    "most allow at most 255 bytes per file or folder name and 4096 for the "
+                    "whole path): give a shorter path")
+    except ValueError:  # an embedded NUL byte
+        return "含有空字符，不是有效的路径 / holds a NUL character: not a path"
+    return None
 
 
 def common_parser() -> argparse.ArgumentParser:

@@ -68,8 +68,9 @@ class CIFAR10(torchvision.datasets.CIFAR10):
     - every file is read with an unpickler that cannot run code, and checked: md5 for the real
       files, the sha256 its SYNTHETIC.txt (REBUILT.txt) recorded for a stand-in (a copy rebuilt
       from pictures, announced in one line), then shapes, dtype, labels;
-    - ``download=True`` downloads (when the folder is missing) with a timeout, to a ``.part``
-      file, md5-checked; a stand-in already there is used, never downloaded over;
+    - ``download=True`` downloads (when the folder is missing) to a ``.part`` file that the next
+      run continues (also after Ctrl-C), from the mirrors in $TUDUI_CIFAR10_URL first, then the
+      official URL, md5-checked; a stand-in already there is used, never downloaded over;
     - missing or damaged data is a CourseError that says what to run, not a RuntimeError;
     - ``first=N`` (ours) reads only the files that hold the first N pictures (``cifar10``'s
       quick runs: data_batch_1 alone instead of all five).
@@ -86,25 +87,18 @@ class CIFAR10(torchvision.datasets.CIFAR10):
         folder = root / self.base_folder
         if not (folder.is_dir() and any(folder.iterdir())):
             if not download:
-                raise cifar10_files.missing_error(root, None, downloads=False)
+                raise cifar10_files.cifar10_missing_error(root, None, downloads=False)
             self.download()
         self.data, self.targets, classes = cifar10_files.load_cifar10_arrays(root, train, first)
         _announce_rebuilt(folder)
         self.classes, self.class_to_idx = classes, {c: i for i, c in enumerate(classes)}
 
     def download(self) -> None:
-        """Our verified download (timeout, ``.part``, md5) instead of torchvision's."""
+        """Our verified download (resumed ``.part``, mirrors, md5) instead of torchvision's."""
         try:
             cifar10_files.prepare_real_cifar10(self.root)
         except DownloadFailed as err:
-            raise cifar10_files.missing_error(absolute(self.root), err) from None
-
-    def _check_integrity(self) -> bool:
-        return cifar10_files.file_problems(absolute(self.root)) is None
-
-    def _load_meta(self) -> None:
-        self.classes = cifar10_files.read_classes(self.root)
-        self.class_to_idx = {c: i for i, c in enumerate(self.classes)}
+            raise cifar10_files.cifar10_missing_error(absolute(self.root), err) from None
 
 
 def cifar10(root: str | os.PathLike, train: bool, transform=None,

@@ -7,8 +7,8 @@ import platform
 
 import torch
 
-from tudui.cli import DEVICE_CHOICES
 from tudui.errors import CourseError
+from tudui.infra.choices import DEVICE_CHOICES
 
 
 def mps_available() -> bool:
@@ -102,9 +102,8 @@ def native_bf16(device: torch.device) -> bool:
 def bf16_or_fp32(device: torch.device) -> torch.dtype | None:
     """What ``--bf16`` trains in: bf16 where it is native, else fp32 (None) with one line saying why.
 
-    Measured on a 2-core AVX2-only CPU (AMD EPYC Zen 3, like most laptops' CPUs in this): bf16
-    autocast ran at 86-91 images/s against 1,126-1,403 in fp32, about 13x slower, because every
-    bf16 operation is emulated there.
+    On an AVX2-only CPU, like most laptops', every bf16 operation is emulated: a bf16 training
+    step is 11-13x slower than fp32 there (benchmarks/README.md, "bf16 without native support").
     """
     if native_bf16(device):
         return torch.bfloat16

@@ -23,9 +23,9 @@ from tudui.infra.hymenoptera_files import (
     ERROR_IMAGE,
     HYMENOPTERA_DIR,
     check_pairs,
+    hymenoptera_missing_error,
     image_files,
     is_picture_name,
-    missing_error,
 )
 from tudui.infra.markers import is_synthetic, synthetic_banner
 from tudui.infra.pictures import MAX_PICTURE_PIXELS, bad_picture, converted, too_large
@@ -39,7 +39,7 @@ def hymenoptera_dir(root: str | os.PathLike, split: str = "train") -> Path:
     """``<root>/hymenoptera_data/<split>`` (folders ``ants/``, ``bees/``), or a CourseError."""
     folder = absolute(root) / HYMENOPTERA_DIR / split
     if not all((folder / c).is_dir() for c in CLASSES):
-        raise missing_error(folder, absolute(root))
+        raise hymenoptera_missing_error(folder, absolute(root))
     return folder
 
 
@@ -47,7 +47,7 @@ def course_dir(root: str | os.PathLike, split: str = "train") -> Path:
     """``<root>/<split>`` in the course's layout (``ants_image/``, ``ants_label/``...)."""
     folder = absolute(root) / split
     if not all((folder / f"{c}_{kind}").is_dir() for c in CLASSES for kind in ("image", "label")):
-        raise missing_error(folder, absolute(root))
+        raise hymenoptera_missing_error(folder, absolute(root))
     return folder
 
 

@@ -1,6 +1,7 @@
 """The course's model module (its ``model.py``): ``Tudui``, the CIFAR-10 network of P22.
 
-Lessons 27-32 import it as the course's train.py does (``from model import *``). It is written as
+Lesson 27 imports it as the course's train.py does (``from model import *``); 30 and 32 write the
+class out, as the course's train_gpu_1/2.py and test.py do. It is written as
 the course's model.py writes it, with ``self.model = nn.Sequential(...)``, so its state_dict keys
 are ``model.0.weight``, ``model.0.bias``, ... and a state_dict saved by the course's own code loads
 into it unchanged. Lesson 22 writes the same network with ``self.model1`` (as the video does in

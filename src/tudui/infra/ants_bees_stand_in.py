@@ -5,13 +5,14 @@ palette GIF placeholder and one ``.jpeg`` file."""
 
 from __future__ import annotations
 
+import hashlib
+import io
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw
 
-from tudui.infra import hymenoptera_files
-from tudui.infra.hymenoptera_files import CLASSES, ERROR_IMAGE, QUICK_COUNTS, SPLITS
+from tudui.infra.hymenoptera_layout import CLASSES, ERROR_IMAGE, SPLITS
 from tudui.infra.markers import write_marker
 
 _ANT_BACKGROUNDS = [(86, 120, 60), (120, 96, 64), (70, 90, 50), (150, 130, 100), (60, 80, 70)]
@@ -115,16 +116,30 @@ def _stand_in_names(rng, split: str, name: str, n: int) -> list[str]:
     return names
 
 
-def stand_in_name(quick: bool) -> str:
-    """How the hymenoptera marker describes a stand-in of this size."""
-    counts = QUICK_COUNTS if quick else hymenoptera_files.REAL_COUNTS
+def stand_in_name(quick: bool, counts: dict[str, dict[str, int]]) -> str:
+    """How the hymenoptera marker describes a stand-in of this size (``counts``: pictures per
+    split and class, ``hymenoptera_files.stand_in_counts``)."""
     text = ", ".join(f"{s} {c} {n}" for s, per in counts.items() for c, n in per.items())
     return f"hymenoptera_data ({'quick' if quick else 'full'} size: {text})"
 
 
-def write_synthetic_hymenoptera_tree(folder: Path, quick: bool, seed: int) -> Path:
-    """Write a stand-in ``hymenoptera_data`` tree into ``folder`` (must not exist yet)."""
-    counts = QUICK_COUNTS if quick else hymenoptera_files.REAL_COUNTS
+def stand_in_file_names(counts: dict[str, dict[str, int]], seed: int) -> list[str]:
+    """The files ``write_synthetic_hymenoptera_tree`` writes ("train/ants/<name>", ...), from
+    the same random draws (the names come first): what an older marker, which listed no files,
+    stands for."""
+    return [f"{split}/{name}/{file_name}"
+            for split_index, split in enumerate(SPLITS)
+            for class_index, name in enumerate(CLASSES)
+            for file_name in _stand_in_names(np.random.default_rng([seed, split_index, class_index]),
+                                             split, name, counts[split][name])]
+
+
+def write_synthetic_hymenoptera_tree(folder: Path, quick: bool, seed: int,
+                                     counts: dict[str, dict[str, int]]) -> Path:
+    """Write a stand-in ``hymenoptera_data`` tree of ``counts`` pictures (per split and class)
+    into ``folder`` (must not exist yet); its marker lists every file with its size and sha256.
+    ``quick``: smaller pictures."""
+    written = {}
     for split_index, split in enumerate(SPLITS):
         for class_index, name in enumerate(CLASSES):
             rng = np.random.default_rng([seed, split_index, class_index])
@@ -133,11 +148,16 @@ def write_synthetic_hymenoptera_tree(folder: Path, quick: bool, seed: int) -> Pa
             sub.mkdir(parents=True)
             names = _stand_in_names(rng, split, name, n)
             for i, (file_name, size) in enumerate(zip(names, _sizes(rng, n, quick))):
+                buffer = io.BytesIO()
                 if file_name == ERROR_IMAGE:
-                    _not_found_gif().save(sub / file_name)
-                    continue
-                if split == "train" and name == "ants" and i == 0:
-                    size = (768, 512)  # like the real first ant, so the course's crops fit
-                _stand_in_image(rng, name, size).save(sub / file_name, quality=85)
-    write_marker(folder, stand_in_name(quick), seed)
+                    _not_found_gif().save(buffer, format="GIF")
+                else:
+                    if split == "train" and name == "ants" and i == 0:
+                        size = (768, 512)  # like the real first ant, so the course's crops fit
+                    _stand_in_image(rng, name, size).save(buffer, format="JPEG", quality=85)
+                data = buffer.getvalue()
+                (sub / file_name).write_bytes(data)
+                written[f"{split}/{name}/{file_name}"] = (len(data),
+                                                          hashlib.sha256(data).hexdigest())
+    write_marker(folder, stand_in_name(quick, counts), seed, files=written)
     return folder

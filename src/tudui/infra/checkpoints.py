@@ -3,7 +3,6 @@ the course's ``tudui_<i>.pth`` per epoch, and what ``--resume`` needs in ``resum
 
 from __future__ import annotations
 
-import io
 import os
 import re
 from pathlib import Path
@@ -11,9 +10,10 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from tudui.errors import CourseError
+from tudui.errors import CourseError, shorten
 from tudui.infra import safe_load
-from tudui.infra.files import atomic_file, atomic_write_bytes
+from tudui.infra.files import atomic_file
+from tudui.paths import absolute
 
 
 def save_checkpoint(path: str | os.PathLike, model: nn.Module,
@@ -28,9 +28,9 @@ def save_checkpoint(path: str | os.PathLike, model: nn.Module,
     weights = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
     state = {"arch": type(model).__name__, "model": weights, "epoch": epoch,
              "optimizer": optimizer.state_dict() if optimizer is not None else None, **extra}
-    buffer = io.BytesIO()
-    torch.save(state, buffer)
-    return atomic_write_bytes(path, buffer.getvalue())
+    with atomic_file(path) as f:
+        torch.save(state, f)
+    return absolute(path)
 
 
 def load_checkpoint(path: str | os.PathLike, model: nn.Module,
@@ -46,10 +46,50 @@ def load_checkpoint(path: str | os.PathLike, model: nn.Module,
     the file's dict (``{"model": weights, "format": ...}`` plus a checkpoint's other entries).
     """
     state = safe_load.read_checkpoint(path, map_location)
-    model.load_state_dict(safe_load.fit_weights(Path(path).absolute(), state["model"], model))
+    weights = safe_load.fit_weights(Path(path).absolute(), state["model"], model)
+    safe_load.refuse_non_finite(weights, Path(path).absolute())  # a diverged run's file
+    model.load_state_dict(weights)
     if optimizer is not None and state.get("optimizer"):
-        optimizer.load_state_dict(state["optimizer"])
+        load_optimizer_state(optimizer, state["optimizer"], Path(path).absolute())
     return state
+
+
+def load_optimizer_state(optimizer: torch.optim.Optimizer, saved, path: Path) -> None:
+    """``optimizer.load_state_dict(saved)``, once ``saved`` is known to be the state of the
+    same kind of optimizer over the same parameters (torch would take Adam's state into SGD
+    without a word, and fail at the first step), with finite values."""
+    groups = saved.get("param_groups") if isinstance(saved, dict) else None
+    if not (isinstance(groups, list) and isinstance(saved.get("state"), dict) and
+            all(isinstance(g, dict) and isinstance(g.get("params"), list) for g in groups)):
+        raise _not_this_lessons(path, "its optimizer state is not one torch writes")
+    # Another kind of optimizer has settings this one does not know (Adam's betas in SGD); a
+    # setting added by a newer torch is filled in by load_state_dict, so only extras count.
+    extra = {key for group in groups for key in group} - {"params"} - set(optimizer.defaults)
+    if extra:
+        theirs = shorten(", ".join(map(str, sorted(extra, key=str))))
+        raise _not_this_lessons(
+            path, f"it holds the state of another optimizer (with the settings {theirs}, which "
+                  f"this lesson's {type(optimizer).__name__} does not have)")
+    if [len(g["params"]) for g in groups] != [len(g["params"]) for g in optimizer.param_groups]:
+        raise _not_this_lessons(path, "its optimizer state is for a model with other parameters")
+    safe_load.refuse_non_finite(saved, path, "optimizer state")
+    try:
+        optimizer.load_state_dict(saved)
+    except (ValueError, KeyError, TypeError, RuntimeError) as err:
+        raise _not_this_lessons(path, f"its optimizer state does not fit ({type(err).__name__}: "
+                                      f"{shorten(err)})") from None
+    missing = {key for group in optimizer.param_groups for key in optimizer.defaults
+               if key not in group}
+    if missing:  # the first step would fail on it
+        raise _not_this_lessons(path, f"its optimizer state has no {', '.join(sorted(missing))}")
+
+
+def _not_this_lessons(path: Path, why: str) -> CourseError:
+    return CourseError(
+        f"--resume: {path} cannot be used: {why}. It was not written by this lesson (or by "
+        "another version of it). Nothing was changed; start a new run without --resume.",
+        f"--resume：无法使用 {path}（{why}），它不是本课（这个版本）写的。没有改动任何文件；"
+        "请去掉 --resume 重新训练。")
 
 
 _EPOCH_FILE = re.compile(r"^tudui_(\d+)\.pth$")
@@ -140,25 +180,59 @@ def read_resume_state(folder: Path, settings: dict) -> dict:
             f"--resume: {folder} has {found} yet (this lesson writes it after each epoch). "
             "Run without --resume first.",
             f"--resume：{folder} 里还没有可以继续的检查点（{RESUME_FILE}），请先不加 --resume 训练。")
+    if safe_load.check_model_file(path) != "zip":  # bounded before torch reads it
+        raise _unreadable_resume(path, "not a file torch.save writes today")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
-        epoch, saved = int(state["epoch"]), state["settings"]
-        assert epoch >= 1 and isinstance(saved, dict) and state["optimizer"]
     except Exception as err:
-        raise CourseError(
-            f"--resume: {path} cannot be read ({type(err).__name__}): it is damaged or was not "
-            "written by this lesson. Start a new run without --resume.",
-            f"--resume：无法读取 {path}（已损坏或不是本课写的），请去掉 --resume 重新训练。") from None
+        raise _unreadable_resume(path, type(err).__name__) from None
+    problem = _resume_state_problem(state)
+    if problem:
+        raise _not_this_lessons(path, problem)
+    safe_load.refuse_non_finite(state, path, "training state")
+    saved = state["settings"]
     changed = {k: (saved.get(k), v) for k, v in settings.items()
                if k in saved and saved.get(k) != v}
     if changed:
-        listed = ", ".join(f"{k}: {old} -> {new}" for k, (old, new) in changed.items())
+        listed = ", ".join(f"{k}: {shorten(old)} -> {new}" for k, (old, new) in changed.items())
         raise CourseError(
             f"--resume: {folder} was trained with other settings ({listed}). Resume with "
             "the same flags as the interrupted run, or start a new run without --resume.",
             f"--resume：{folder} 的训练设置不同（{listed}）。请用与中断那次相同的参数继续，"
             "或者去掉 --resume 重新训练。")
     return state
+
+
+RESUME_ENTRIES = {"epoch": int, "optimizer": dict, "step_losses": list, "history": list,
+                  "settings": dict}  # what write_resume_state writes, what --resume needs
+
+
+def _resume_state_problem(state) -> str | None:
+    """What keeps ``state`` (a loaded resume.pt) from being this lesson's, or None."""
+    if not isinstance(state, dict):
+        return f"it holds a {type(state).__name__}, not the dict this lesson writes"
+    missing = [key for key in RESUME_ENTRIES if key not in state]
+    if missing:
+        return f"it has no {', '.join(missing)}"
+    wrong = [f"{key} is a {type(state[key]).__name__}" for key, kind in RESUME_ENTRIES.items()
+             if not isinstance(state[key], kind) or isinstance(state[key], bool)]
+    if wrong:
+        return ", ".join(wrong)
+    if state["epoch"] < 1:
+        return f"its epoch is {state['epoch']}"
+    if not all(type(loss) in (int, float) for loss in state["step_losses"]):
+        return "its step losses are not numbers"
+    if not all(isinstance(past, dict) and {"epoch", "test_loss", "test_accuracy"} <= set(past)
+               for past in state["history"]):
+        return "its history is not a list of epochs"
+    return None
+
+
+def _unreadable_resume(path: Path, why: str) -> CourseError:
+    return CourseError(
+        f"--resume: {path} cannot be read ({why}): it is damaged or was not written by this "
+        "lesson. Start a new run without --resume.",
+        f"--resume：无法读取 {path}（已损坏或不是本课写的），请去掉 --resume 重新训练。")
 
 
 def write_resume_state(folder: Path, **state) -> None:

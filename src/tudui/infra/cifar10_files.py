@@ -13,10 +13,17 @@ from pathlib import Path
 
 import numpy as np
 
-from tudui.errors import CourseError
+from tudui.errors import CourseError, shorten
 from tudui.infra.commands import prepare_command, shell_quote
-from tudui.infra.downloads import DownloadFailed, extract_verified, fetch_archive
-from tudui.infra.markers import is_rebuilt, is_synthetic, marker_files, marker_name, rebuilt_source
+from tudui.infra.downloads import DownloadFailed, archive_urls, extract_verified, fetch_archive
+from tudui.infra.markers import (
+    is_rebuilt,
+    is_synthetic,
+    marker_files,
+    marker_name,
+    rebuilt_source,
+)
+from tudui.infra.pickle_scan import scan_pickle
 from tudui.paths import absolute
 
 CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer",
@@ -24,6 +31,8 @@ CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer",
 CIFAR10_DIR = "cifar-10-batches-py"
 CIFAR10_ARCHIVE = "cifar-10-python.tar.gz"
 CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
+CIFAR10_URL_ENV = "TUDUI_CIFAR10_URL"  # mirrors of the same archive, separated by spaces
+CIFAR10_MIRROR_OPTION = ("--url", CIFAR10_URL_ENV)  # how a learner adds a mirror
 CIFAR10_FILES = tuple(f"data_batch_{i}" for i in range(1, 6)) + ("test_batch", "batches.meta")
 # The md5 of the archive and of each file, as torchvision publishes them (its CIFAR10 class)
 CIFAR10_MD5 = "c58f30108f718f92721af3b95e74349a"
@@ -51,6 +60,14 @@ try:  # numpy >= 2 (the stand-ins it writes name numpy._core)
 except ImportError:  # numpy 1.x
     from numpy.core.multiarray import _reconstruct as _np_reconstruct
 
+# What a CIFAR-10 file may make the unpickler build (see pickle_scan): the real batches nest 5
+# deep and hold about 15 containers and objects (one dict, two lists, one array); our stand-ins
+# the same. Anything far beyond is not a CIFAR-10 file, and bounding it keeps a crafted one from
+# crashing Python (a tuple nested 200,000 deep) or filling the memory.
+CIFAR10_MAX_DEPTH = 32
+CIFAR10_MAX_OBJECTS = 1000
+_ARRAY_KINDS = "biuf"  # numbers: the pictures are uint8, labels (in some copies) integers
+
 
 def _latin1_encode(text: str, encoding: str = "latin1") -> bytes:
     """``_codecs.encode`` as protocol-2 pickles of bytes use it, for latin-1 only."""
@@ -59,11 +76,68 @@ def _latin1_encode(text: str, encoding: str = "latin1") -> bytes:
     return text.encode("latin1")
 
 
+class _ArrayClass:
+    """What the pickle's ``numpy.ndarray`` stands for: an argument of ``_reconstruct`` only.
+
+    numpy's class itself would let a file call ``ndarray((10**6, 3072))`` (9 GB, from a few
+    bytes); this marker can be passed along but not called."""
+
+
+class _TypeCode:
+    """``numpy.dtype(code, align, copy)`` as the files write it, kept as its code: numpy's
+    own dtype (and its ``__setstate__``) never sees the file's arguments."""
+
+    def __init__(self, code, align=False, copy=False):
+        if not isinstance(code, str) or len(code) > 8:
+            raise pickle.UnpicklingError("numpy.dtype of something other than a short type code")
+        self.code, self.byteorder = code, "|"
+
+    def __setstate__(self, state):
+        # (version, byte order, subarray, names, fields, ...): plain numbers have no
+        # subarray, names or fields
+        if not (isinstance(state, tuple) and len(state) >= 5 and state[1] in ("|", "<", ">", "=")
+                and state[2:5] == (None, None, None)):
+            raise pickle.UnpicklingError("numpy.dtype state of something other than a number")
+        self.byteorder = state[1]
+
+    def dtype(self) -> np.dtype:
+        dtype = np.dtype(self.byteorder.replace("|", "=") + self.code)
+        if dtype.kind not in _ARRAY_KINDS or dtype.itemsize > 8:
+            raise pickle.UnpicklingError(f"an array of {dtype}, not numbers")
+        return dtype
+
+
+class _CheckedArray(np.ndarray):
+    """The array ``_reconstruct`` returns while unpickling: its ``__setstate__`` (the pickle's
+    BUILD) checks shape, type and data length before numpy fills it (numpy itself crashes on
+    some mismatched states, e.g. an object array with fewer items than its shape)."""
+
+    def __setstate__(self, state):
+        if not (isinstance(state, tuple) and len(state) == 5):
+            raise pickle.UnpicklingError("an array state that numpy does not write")
+        version, shape, type_code, fortran, raw = state
+        if not (isinstance(shape, tuple) and len(shape) <= 4 and
+                all(type(n) is int and n >= 0 for n in shape) and isinstance(type_code, _TypeCode)
+                and isinstance(fortran, bool) and isinstance(raw, (bytes, str))):
+            raise pickle.UnpicklingError("an array state that numpy does not write")
+        dtype = type_code.dtype()
+        if int(np.prod(shape, dtype=np.float64)) * dtype.itemsize != len(raw):
+            raise pickle.UnpicklingError(f"an array of shape {shape} with {len(raw):,} bytes of data")
+        super().__setstate__((version, shape, dtype, fortran, raw))
+
+
+def _reconstruct(array_class, shape, type_code):
+    """numpy's ``_reconstruct(ndarray, (0,), b"b")``: an empty array that BUILD then fills."""
+    if array_class is not _ArrayClass:
+        raise pickle.UnpicklingError("_reconstruct of something other than numpy.ndarray")
+    return _np_reconstruct(_CheckedArray, (0,), b"b")
+
+
 CIFAR10_PICKLE_GLOBALS = {
-    ("numpy.core.multiarray", "_reconstruct"): _np_reconstruct,   # the real files (numpy 1)
-    ("numpy._core.multiarray", "_reconstruct"): _np_reconstruct,  # stand-ins written by numpy 2
-    ("numpy", "ndarray"): np.ndarray,
-    ("numpy", "dtype"): np.dtype,
+    ("numpy.core.multiarray", "_reconstruct"): _reconstruct,   # the real files (numpy 1)
+    ("numpy._core.multiarray", "_reconstruct"): _reconstruct,  # stand-ins written by numpy 2
+    ("numpy", "ndarray"): _ArrayClass,
+    ("numpy", "dtype"): _TypeCode,
     ("_codecs", "encode"): _latin1_encode,  # how Python 3 writes bytes at protocol 2
 }
 
@@ -74,7 +148,7 @@ class ForbiddenGlobal(pickle.UnpicklingError):
     def __init__(self, module: str, name: str):
         module = {"__builtin__": "builtins"}.get(module, module)  # Python 2's name, as pickled
         super().__init__(f"{module}.{name}")
-        self.global_name = f"{module}.{name}"
+        self.global_name = shorten(f"{module}.{name}")
 
 
 class _CifarUnpickler(pickle.Unpickler):
@@ -88,10 +162,23 @@ class _CifarUnpickler(pickle.Unpickler):
         raise pickle.UnpicklingError("persistent ids are not part of CIFAR-10 files")
 
 
+def _plain_arrays(value):
+    """The unpickled value with each array a plain ``numpy.ndarray`` again (one level of dict
+    or list: where CIFAR-10 files keep them)."""
+    if isinstance(value, _CheckedArray):
+        return value.view(np.ndarray)
+    if isinstance(value, dict):
+        return {k: v.view(np.ndarray) if isinstance(v, _CheckedArray) else v
+                for k, v in value.items()}
+    return value
+
+
 def restricted_unpickle(raw: bytes):
     """``pickle.loads(raw, encoding="latin1")`` that can build only containers, numbers, strings
-    and numpy arrays; raises ForbiddenGlobal (naming the global) for anything else."""
-    return _CifarUnpickler(io.BytesIO(raw), encoding="latin1").load()
+    and numpy arrays of numbers, within CIFAR-10's bounds; raises ForbiddenGlobal (naming the
+    global) for anything else it names, PickleRefused when it would build too much."""
+    scan_pickle(raw, max_depth=CIFAR10_MAX_DEPTH, max_objects=CIFAR10_MAX_OBJECTS)
+    return _plain_arrays(_CifarUnpickler(io.BytesIO(raw), encoding="latin1").load())
 
 
 class _Damaged(Exception):
@@ -110,7 +197,7 @@ def _check_batch(entry) -> tuple[np.ndarray, list[int]]:
     for key in ("data", "labels"):
         if key not in entry:
             raise _Damaged("wrong contents",
-                           f"no {key!r} entry; keys: {', '.join(map(str, entry))}")
+                           f"no {key!r} entry; keys: {shorten(', '.join(map(shorten, entry)))}")
     data, labels = entry["data"], entry["labels"]
     if not isinstance(data, np.ndarray) or data.dtype != np.uint8:
         kind = data.dtype if isinstance(data, np.ndarray) else type(data).__name__
@@ -135,7 +222,8 @@ def _check_meta(entry) -> list[str]:
     names = entry.get("label_names") if isinstance(entry, dict) else None
     if not (isinstance(names, list) and len(names) == 10 and
             all(isinstance(n, str) for n in names)):
-        keys = ", ".join(map(str, entry)) if isinstance(entry, dict) else type(entry).__name__
+        keys = shorten(", ".join(map(shorten, entry))) if isinstance(entry, dict) \
+            else type(entry).__name__
         raise _Damaged("wrong contents", f"no list of 10 class names under 'label_names'; "
                        f"found: {keys}")
     return names
@@ -176,7 +264,7 @@ def _read_cifar_file(root: Path, name: str, check=_check_batch):
     except ForbiddenGlobal as err:
         raise _cifar_unsafe_error(root, path, err.global_name) from None
     except Exception as err:  # truncated: EOFError / UnpicklingError; garbage: many kinds
-        raise _Damaged("cannot be read", f"{type(err).__name__}: {err}") from None
+        raise _Damaged("cannot be read", f"{type(err).__name__}: {shorten(err)}") from None
     return check(entry)
 
 
@@ -244,16 +332,19 @@ def _cifar_unsafe_error(root: Path, path: Path, global_name: str) -> CourseError
     )
 
 
-def missing_error(root: Path, cause: BaseException | None,
-                         downloads: bool = True) -> CourseError:
+def cifar10_missing_error(root: Path, cause: BaseException | None,
+                          downloads: bool = True) -> CourseError:
+    """CIFAR-10 is not in ``root``: what to download or run (``cause``: why the download
+    failed; ``downloads=False``: none was tried)."""
     reason = f" ({cause})" if cause else ""
     tried = "and could not be downloaded" if downloads else "(download=False)"
     real, synthetic = prepare_command(root), prepare_command(root, "--synthetic")
     return CourseError(
         f"CIFAR-10 is not in {root} {tried}{reason}. Either download "
         f"{CIFAR10_ARCHIVE} (163 MB, {CIFAR10_URL}, or a mirror/网盘 copy), put the file "
-        f"itself into {root}/ and run `{real}` (it is checked and unpacked), or run "
-        f"`{synthetic}` to generate an offline stand-in so every lesson can run.",
+        f"itself into {root}/ and run `{real}` (it is checked and unpacked; `{real} --url URL` "
+        "downloads from a mirror first, and a run that was cut off continues where it stopped), "
+        f"or run `{synthetic}` to generate an offline stand-in so every lesson can run.",
         f"在 {root} 中找不到 CIFAR-10{'，且下载失败' if downloads else ''}。请把 "
         f"{CIFAR10_ARCHIVE} 放到 {root}/ 目录后运行 `{real}`，或运行 `{synthetic}` 生成离线替代数据。",
     )
@@ -336,11 +427,23 @@ def nested_cifar10_message(root: Path, inner: Path) -> str:
             f"{folder / 'data_batch_1'} exists")
 
 
-def prepare_real_cifar10(root: str | os.PathLike) -> tuple[Path, str]:
-    """Make ``<root>/cifar-10-batches-py`` the real, verified CIFAR-10 (downloading if needed).
+def written_by_us(folder: Path) -> set[str]:
+    """The files in ``folder`` (a cifar-10-batches-py) the project wrote: a stand-in's seven
+    files and its marker, or those of a copy rebuilt from pictures. An unmarked folder was not
+    written by us (real data unpacked by hand, or an earlier copy we cannot vouch for): nothing in
+    it is ours, nothing is deleted."""
+    marker = marker_name(folder)
+    if marker is None:
+        return set()
+    return {*CIFAR10_FILES, *marker_files(folder), marker}
+
+
+def prepare_real_cifar10(root: str | os.PathLike, urls=()) -> tuple[Path, str]:
+    """Make ``<root>/cifar-10-batches-py`` the real, verified CIFAR-10 (downloading if needed,
+    from ``urls`` (``--url``), then the mirrors in $TUDUI_CIFAR10_URL, then the official URL).
 
     Returns (folder, how); replaces a stand-in once the real data is complete; raises
-    DownloadFailed with the reason.
+    DownloadFailed with the reason (DownloadInterrupted on Ctrl-C, the .part kept).
     """
     root = absolute(root)
     folder = root / CIFAR10_DIR
@@ -349,15 +452,7 @@ def prepare_real_cifar10(root: str | os.PathLike) -> tuple[Path, str]:
     inner = find_nested_cifar10(root)
     if inner is not None and not (root / CIFAR10_ARCHIVE).is_file():
         raise DownloadFailed(nested_cifar10_message(root, inner))
-    archive, how = fetch_archive(root, CIFAR10_URL, CIFAR10_ARCHIVE, CIFAR10_MD5)
-    extract_verified(archive, root, CIFAR10_DIR, cifar10_folder_problem)
+    archive, how = fetch_archive(root, archive_urls(CIFAR10_URL, urls, CIFAR10_URL_ENV),
+                                 CIFAR10_ARCHIVE, CIFAR10_MD5, mirror_option=CIFAR10_MIRROR_OPTION)
+    extract_verified(archive, root, CIFAR10_DIR, cifar10_folder_problem, written_by_us(folder))
     return folder, f"{how} {CIFAR10_ARCHIVE}, md5 verified, unpacked"
-
-
-def read_classes(root: str | os.PathLike) -> list[str]:
-    """The ten class names of ``<root>/cifar-10-batches-py/batches.meta``, verified and checked."""
-    root = absolute(root)
-    try:
-        return _read_cifar_file(root, "batches.meta", _check_meta)
-    except _Damaged:
-        raise damaged_error(root, file_problems(root) or "unknown") from None

@@ -24,7 +24,7 @@ from tudui.infra import cifar10_files
 from tudui.infra.cifar10_files import CIFAR10_CLASSES, CIFAR10_DIR
 from tudui.infra.cifar10_stand_in import write_cifar10_files
 from tudui.infra.commands import prepare_command, shell_quote
-from tudui.infra.files import remove_tree, replace_folder, temporary_folder
+from tudui.infra.files import replacing_folder
 from tudui.infra.markers import is_rebuilt, is_synthetic, write_rebuilt_marker
 from tudui.paths import absolute
 
@@ -115,16 +115,11 @@ def rebuild_cifar10_from_images(root: str | os.PathLike, source: str | os.PathLi
         labels += [label for _, label in pictures]
         names += [path.relative_to(source).as_posix() for path, _ in pictures]
     root.mkdir(parents=True, exist_ok=True)
-    tmp = temporary_folder(root, CIFAR10_DIR)
-    try:
-        new = tmp / CIFAR10_DIR
+    with replacing_folder(folder, cifar10_files.written_by_us(folder)) as new:
         new.mkdir()
         written = write_cifar10_files(new, np.concatenate(images), np.array(labels),
                                       len(splits["train"]), names)
         train, test = len(splits["train"]), len(splits["test"])
         write_rebuilt_marker(new, f"CIFAR-10 ({train} train / {test} test images)", str(source),
                              written)
-        replace_folder(new, folder, tmp)
-    finally:
-        remove_tree(tmp)
     return folder, f"rebuilt from {train} + {test} pictures"

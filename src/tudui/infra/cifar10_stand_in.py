@@ -16,13 +16,13 @@ from tudui.errors import CourseError
 from tudui.infra import cifar10_files
 from tudui.infra.cifar10_files import CIFAR10_ARCHIVE, CIFAR10_CLASSES, CIFAR10_DIR
 from tudui.infra.commands import prepare_command
-from tudui.infra.files import remove_tree, replace_folder, temporary_folder
+from tudui.infra.files import replacing_folder
 from tudui.infra.markers import (
     SYNTHETIC_MARKER,
     is_rebuilt,
     is_synthetic,
+    marker_hashes_match,
     marker_matches,
-    marker_sizes_match,
     write_marker,
 )
 from tudui.paths import absolute
@@ -122,15 +122,11 @@ def write_synthetic_cifar10(root: str | os.PathLike, train_size: int = 50000,
     images, labels = make_synthetic_cifar10_arrays(train_size + test_size, seed,
                                                    noisy_from=train_size)
     filenames = [f"synthetic_{i:05d}.png" for i in range(len(images))]
-    tmp = temporary_folder(root, CIFAR10_DIR)
-    try:
-        new = tmp / CIFAR10_DIR
+    same_stand_in = marker_matches(folder, cifar10_stand_in_name(train_size, test_size), seed)
+    with replacing_folder(folder, cifar10_files.written_by_us(folder), same_stand_in) as new:
         new.mkdir()
         written = write_cifar10_files(new, images, labels, train_size, filenames)
         write_marker(new, cifar10_stand_in_name(train_size, test_size), seed, files=written)
-        replace_folder(new, folder, tmp)
-    finally:
-        remove_tree(tmp)
     return folder
 
 
@@ -185,9 +181,11 @@ def cifar10_stand_in_name(train_size: int, test_size: int) -> str:
 def ensure_synthetic_cifar10(root: str | os.PathLike, train_size: int = 50000,
                              test_size: int = 10000, seed: int = 0) -> tuple[Path, str]:
     """A CIFAR-10 stand-in in ``root``: reused when one with the same seed and sizes is there
-    (every file at the size its marker lists), never written over real data. An unmarked
-    folder that is not complete CIFAR-10 is neither kept nor deleted: a CourseError says what
-    is wrong and what to do. Returns (folder, what happened)."""
+    and intact (every file with the size and sha256 its marker lists: one damaged in place is
+    written again), never written over real data; files a learner added to it stay (kept in
+    place on reuse, moved aside on a rewrite). An unmarked folder that is not complete CIFAR-10
+    is neither kept nor deleted: a CourseError says what is wrong and what to do. Returns
+    (folder, what happened)."""
     root = absolute(root)
     folder = root / CIFAR10_DIR
     if is_rebuilt(folder):
@@ -198,7 +196,7 @@ def ensure_synthetic_cifar10(root: str | os.PathLike, train_size: int = 50000,
             return folder, "real data kept (stand-ins never replace real data)"
         raise _unmarked_incomplete_error(root, problem)
     if marker_matches(folder, cifar10_stand_in_name(train_size, test_size), seed) and \
-            marker_sizes_match(folder):
+            marker_hashes_match(folder):
         return folder, "stand-in reused"
     write_synthetic_cifar10(root, train_size, test_size, seed)
     return folder, "stand-in written"

@@ -30,7 +30,8 @@ def shell_quote(text: str) -> str:
 
 
 def _is(folder: str | os.PathLike, default: Path) -> bool:
-    return Path(folder).resolve() == default.resolve()
+    # realpath, not Path.resolve: Python 3.11's raises RuntimeError on a symlink loop
+    return os.path.realpath(folder) == os.path.realpath(default)
 
 
 def lesson_command(lesson: str, log_dir: str | os.PathLike | None = None, *, flags=(),

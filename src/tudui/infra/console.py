@@ -35,11 +35,29 @@ def interrupted_hook(previous=sys.__excepthook__):
         if issubclass(kind, KeyboardInterrupt):
             printable_chinese(sys.stderr)
             print("\n" + INTERRUPTED, file=sys.stderr)
+        elif practice_gap(value) is not None:
+            printable_chinese(sys.stderr)
+            print("\n" + practice_gap(value), file=sys.stderr)
         else:
             previous(kind, value, traceback)
 
     hook.tudui = True
     return hook
+
+
+def practice_gap(err: BaseException) -> str | None:
+    """The one line for a practice file's placeholder (``raise NotImplementedError("练一练 …")``,
+    see ``src/practice.py``) reached while running it; None for any other exception."""
+    if not (isinstance(err, NotImplementedError) and str(err).startswith("练一练")):
+        return None
+    frame = err.__traceback__
+    while frame is not None and frame.tb_next is not None:
+        frame = frame.tb_next
+    where = f"{frame.tb_frame.f_code.co_filename} line {frame.tb_lineno}" if frame else ""
+    lesson = str(err).rsplit(": ", 1)[-1].split(" #")[0][:2]
+    return (f"{err}: 这里还没写 / still to write here: {where}\n"
+            f"看上面的注释，或者 / see the comment above it, or: python src/practice.py --hint "
+            f"{lesson}")
 
 
 class QuietWhenClosed:

@@ -6,20 +6,32 @@ from __future__ import annotations
 import contextlib
 import glob
 import io
+import itertools
 import os
 import shutil
 import tempfile
 import time
-from pathlib import Path
+from collections.abc import Iterable
+from pathlib import Path, PurePosixPath
 
 from tudui.infra.oserrors import os_error
 from tudui.infra.runlock import pid_alive
 
 
-def _umask() -> int:
-    mask = os.umask(0)
+def _process_umask() -> int:
+    """This process's umask. Python can read it only by setting another one for an instant
+    (``os.umask`` returns the old value), and the umask is shared by every thread: a file that
+    another thread creates in that instant gets the other mask. So it is read once, when this
+    module is imported, never while files are being written, and the instant's mask is 0o077:
+    such a file would be private for a moment's bad luck, never writable by others."""
+    mask = os.umask(0o077)
     os.umask(mask)
     return mask
+
+
+# What open() gives a new file (mkstemp makes its temporary files private, 0o600), for the
+# files written here. Read once (see _process_umask): a later os.umask() is not followed.
+NEW_FILE_MODE = 0o666 & ~_process_umask()
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
@@ -36,7 +48,7 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         _write_and_sync(fd, data)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it private; a normal file is not
+        os.chmod(tmp, NEW_FILE_MODE)  # mkstemp makes it private; a normal file is not
         os.replace(tmp, path)
         tmp = None
         _fsync_folder(path.parent)
@@ -142,10 +154,133 @@ def temporary_folder(root: Path, name: str) -> Path:
     return Path(tempfile.mkdtemp(prefix=f".{name}.{os.getpid()}.", suffix=".tmp", dir=root))
 
 
-def replace_folder(new: Path, target: Path, tmp: Path) -> None:
+@contextlib.contextmanager
+def replacing_folder(target: Path, ours: Iterable[str], same_kind: bool = False):
+    """``with replacing_folder(root / "x", ours) as new:`` write the complete folder ``new``
+    (not made yet); it takes ``target``'s place when the block ends without an exception.
+
+    ``new`` lies in a temporary folder beside ``target`` (``temporary_folder``) and is renamed
+    into place by ``replace_folder`` (``ours``, ``same_kind``: what of an old ``target`` is the
+    project's, and what happens to the rest). The temporary folder, holding the old ``target``
+    by then, is removed at the end in every case: an exception or Ctrl-C inside the block
+    leaves ``target`` as it was and nothing beside it."""
+    tmp = temporary_folder(target.parent, target.name)
+    try:
+        new = tmp / target.name
+        yield new
+        replace_folder(new, target, tmp, ours, same_kind)
+    finally:
+        remove_tree(tmp)
+
+
+def replace_folder(new: Path, target: Path, tmp: Path, ours: Iterable[str],
+                   same_kind: bool = False) -> Path | None:
     """Put the complete folder ``new`` at ``target``. An old ``target`` is first renamed into
     ``tmp`` (the caller removes ``tmp``): one rename each, so an interrupt never leaves a
-    half-deleted folder at ``target``."""
-    if target.exists() or target.is_symlink():
+    half-deleted folder at ``target``.
+
+    Only what the project wrote is ever deleted that way: ``ours`` lists it (paths relative to
+    ``target``, "/"-separated, e.g. "train/ants/0013035.jpg" from a stand-in's marker). Anything
+    else in ``target`` (a picture a learner added as P6-P7 invite, notes, a folder of their own)
+    is the learner's:
+
+    - ``same_kind`` (the same stand-in written again: a damaged file, a marker from an earlier
+      version): it moves into ``new``, at the same place, and stays where the learner put it;
+    - otherwise (real data arriving, another stand-in size or seed) it is moved to a new
+      ``<target>.kept-<date>`` beside it, named in one printed line, and that folder is
+      returned (None when there was nothing to keep). Moved aside rather than carried over:
+      the real data set must stay exactly the verified one, and the learner decides what goes
+      back; rather than stopping: the replacement is what the learner asked for, and moving
+      loses nothing.
+    """
+    kept = None
+    if os.path.lexists(target):
+        if target.is_dir() and not target.is_symlink():
+            theirs = not_written_by_us(target, set(ours))
+        else:  # a file or a link where the folder goes: not ours either
+            theirs = [""]
+        if theirs and same_kind and theirs != [""]:
+            theirs = _move_into(target, theirs, new)
+            if not theirs:
+                print(f"[i] {target}: 你自己添加的文件留在重新生成的替代数据里 / the files you "
+                      "added stay where they are in the stand-in written again")
+        if theirs:
+            kept = move_aside(target, theirs)
+            print(kept_line(target, kept, theirs))
+    if os.path.lexists(target):
         os.replace(target, tmp / f"old-{target.name}")
     os.replace(new, target)
+    return kept
+
+
+def _move_into(folder: Path, names: list[str], new: Path) -> list[str]:
+    """Move ``names`` from ``folder`` to the same places in ``new``; returns those whose place
+    is taken there (left for ``move_aside``)."""
+    left = []
+    for name in names:
+        destination = new / name
+        if os.path.lexists(destination):
+            left.append(name)
+            continue
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        os.rename(folder / name, destination)
+    return left
+
+
+# Files that file browsers add by themselves (Finder, Explorer): not the learner's work, and
+# recreated when needed; keeping them aside would only add clutter.
+BROWSER_FILES = frozenset({".DS_Store", "Thumbs.db", "desktop.ini"})
+
+
+def not_written_by_us(folder: Path, ours: set[str]) -> list[str]:
+    """Everything under ``folder`` that is neither a file in ``ours`` nor a folder on the way to
+    one ("/"-separated paths relative to ``folder``, sorted); a folder of the learner's counts
+    once, with what it holds. Links always count: the project never makes them."""
+    on_the_way = {str(parent) for name in ours for parent in PurePosixPath(name).parents}
+    theirs: list[str] = []
+    pending = [""]
+    while pending:
+        relative = pending.pop()
+        with os.scandir(folder / relative) as entries:
+            for entry in sorted(entries, key=lambda e: e.name):
+                name = f"{relative}/{entry.name}" if relative else entry.name
+                if entry.is_symlink():
+                    theirs.append(name)
+                elif entry.is_dir():
+                    (pending if name in on_the_way else theirs).append(name)
+                elif name in ours or entry.name in BROWSER_FILES or (
+                        entry.name.startswith("._") and  # macOS's "._x.jpg" beside our x.jpg
+                        name[:len(name) - len(entry.name)] + entry.name[2:] in ours):
+                    continue
+                else:
+                    theirs.append(name)
+    return sorted(theirs)
+
+
+def move_aside(folder: Path, names: list[str]) -> Path:
+    """Move ``names`` (relative to ``folder``; "" for ``folder`` itself) into a new
+    ``<folder>.kept-<date>[-N]`` beside it, keeping their paths; returns that folder. An
+    earlier kept folder is never written into (a new one gets the next free number)."""
+    stamp = time.strftime("%Y-%m-%d")
+    for number in itertools.count(1):
+        kept = folder.with_name(f"{folder.name}.kept-{stamp}" + (f"-{number}" if number > 1 else ""))
+        try:
+            kept.mkdir()
+            break
+        except FileExistsError:
+            continue
+    for name in names:
+        destination = kept / (name or folder.name)
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        os.rename(folder / name if name else folder, destination)
+    return kept
+
+
+def kept_line(target: Path, kept: Path, names: list[str]) -> str:
+    """The one line that says what was moved aside, where, and that nothing was deleted."""
+    shown = ", ".join(n or target.name for n in names[:3])
+    more = f" and {len(names) - 3} more" if len(names) > 3 else ""
+    return (f"[!] {target} 里有 {len(names)} 个不是本课程写的文件或文件夹，替换前已移到 {kept}，没有删除 / "
+            f"{len(names)} files or folders in {target} were not written by this course "
+            f"({shown}{more}): moved to {kept} before it was replaced, nothing deleted; copy "
+            "back what you want to keep using")

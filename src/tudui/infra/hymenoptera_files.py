@@ -15,23 +15,40 @@ import zipfile
 from pathlib import Path
 
 from tudui.errors import CourseError
+from tudui.infra.ants_bees_stand_in import (
+    stand_in_file_names,
+    stand_in_name,
+    write_synthetic_hymenoptera_tree,
+)
 from tudui.infra.commands import prepare_command
-from tudui.infra.downloads import DownloadFailed, extract_verified, fetch_archive
-from tudui.infra.files import remove_tree, replace_folder, temporary_folder
-from tudui.infra.markers import SYNTHETIC_MARKER, is_synthetic, marker_matches
+from tudui.infra.downloads import DownloadFailed, archive_urls, extract_verified, fetch_archive
+from tudui.infra.files import replacing_folder
+from tudui.infra.hymenoptera_layout import (  # noqa: F401 (ERROR_IMAGE: read from here too)
+    CLASSES,
+    ERROR_IMAGE,
+    QUICK_COUNTS,
+    REAL_COUNTS,
+    SPLITS,
+)
+from tudui.infra.markers import (
+    SYNTHETIC_MARKER,
+    file_intact,
+    is_synthetic,
+    marker_files,
+    marker_hashes_match,
+    marker_matches,
+    marker_seed,
+)
 from tudui.paths import absolute
 
 HYMENOPTERA_URL = "https://download.pytorch.org/tutorial/hymenoptera_data.zip"
+HYMENOPTERA_URL_ENV = "TUDUI_HYMENOPTERA_URL"  # mirrors of the same zip, separated by spaces
+HYMENOPTERA_MIRROR_OPTION = ("--hymenoptera-url", HYMENOPTERA_URL_ENV)
 HYMENOPTERA_ARCHIVE = "hymenoptera_data.zip"
 HYMENOPTERA_DIR = "hymenoptera_data"
 # download.pytorch.org publishes no checksum for this file and we could not find one we trust,
 # so the archive is checked by every member's CRC (zipfile.testzip) and by its exact contents.
 HYMENOPTERA_MD5 = None
-SPLITS = ("train", "val")
-CLASSES = ("ants", "bees")
-REAL_COUNTS = {"train": {"ants": 124, "bees": 121}, "val": {"ants": 70, "bees": 83}}
-QUICK_COUNTS = {"train": {"ants": 24, "bees": 21}, "val": {"ants": 10, "bees": 13}}
-ERROR_IMAGE = "imageNotFound.gif"  # the real set's placeholder: a palette-mode GIF in train/ants
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".gif")
 
 
@@ -56,7 +73,9 @@ def image_files(folder: Path) -> list[Path]:
     return [Path(folder) / name for name in picture_names(folder)]
 
 
-def missing_error(where: Path, root: Path) -> CourseError:
+def hymenoptera_missing_error(where: Path, root: Path) -> CourseError:
+    """The ants/bees folder ``where`` (either layout, under the data root ``root``) is missing:
+    how to fetch or generate the set, or how to move it when it was unpacked a level too deep."""
     fetch, synthetic = prepare_command(root), prepare_command(root, "--synthetic")
     inner = nested_too_deep(root / HYMENOPTERA_DIR)
     if inner is not None:
@@ -148,9 +167,10 @@ def nested_message(folder: Path, inner: Path) -> str:
             "ant pictures")
 
 
-def prepare_real_hymenoptera(root: str | os.PathLike) -> tuple[Path, str]:
+def prepare_real_hymenoptera(root: str | os.PathLike, urls=()) -> tuple[Path, str]:
     """Make ``<root>/hymenoptera_data`` the real data set: kept if already complete, else from
-    ``<root>/hymenoptera_data.zip`` (placed by hand or downloaded). Raises DownloadFailed."""
+    ``<root>/hymenoptera_data.zip`` (placed by hand, or downloaded from ``urls``, the mirrors in
+    $TUDUI_HYMENOPTERA_URL, then the official URL). Raises DownloadFailed."""
     root = absolute(root)
     folder = root / HYMENOPTERA_DIR
     if hymenoptera_is_real(root):
@@ -162,10 +182,54 @@ def prepare_real_hymenoptera(root: str | os.PathLike) -> tuple[Path, str]:
             raise DownloadFailed(nested_message(folder, inner))
         raise DownloadFailed(f"{folder} exists but is not the complete data set "
                              f"({tree_problem(folder)}); rename or delete it, then run again")
-    archive, how = fetch_archive(root, HYMENOPTERA_URL, HYMENOPTERA_ARCHIVE, HYMENOPTERA_MD5,
-                                 looks_valid=_zip_problem)
-    extract_verified(archive, root, HYMENOPTERA_DIR, tree_problem)
+    archive, how = fetch_archive(root, archive_urls(HYMENOPTERA_URL, urls, HYMENOPTERA_URL_ENV),
+                                 HYMENOPTERA_ARCHIVE, HYMENOPTERA_MD5, looks_valid=_zip_problem,
+                                 mirror_option=HYMENOPTERA_MIRROR_OPTION)
+    extract_verified(archive, root, HYMENOPTERA_DIR, tree_problem, written_by_us(folder))
     return folder, f"{how} {HYMENOPTERA_ARCHIVE}, CRCs and contents checked, unpacked"
+
+
+# --------------------------------------------------------------------------------------------
+# What the project wrote in a stand-in folder (anything else there is the learner's)
+
+def _stand_in_files(folder: Path) -> list[str]:
+    """The files ("train/ants/<name>", ...) of the hymenoptera stand-in whose marker lies in
+    ``folder`` (hymenoptera_data/, or a split of the course layout holding a copy of it): the
+    marker's list, or for an older marker, which listed none, the generator's names for the
+    seed and size it names."""
+    listed = marker_files(folder)
+    if listed:
+        return list(listed)
+    quick = "(quick size" in (_marker(folder) or "")
+    return stand_in_file_names(stand_in_counts(quick), marker_seed(folder) or 0)
+
+
+def written_by_us(folder: Path) -> set[str]:
+    """The files in ``folder`` (a hymenoptera_data/) the project wrote: a stand-in's pictures
+    and marker. Nothing in an unmarked folder (real data, or the learner's own) is ours."""
+    if not is_synthetic(folder):
+        return set()
+    return {*_stand_in_files(folder), SYNTHETIC_MARKER}
+
+
+def _course_layout_files(split_dir: Path, split: str) -> dict[str, tuple[str, str]]:
+    """{picture in the course layout: (label file, class)} that a stand-in's course layout of
+    ``split`` holds, from the marker copied into ``split_dir``."""
+    files = {}
+    for name in _stand_in_files(split_dir):
+        part, cls, file_name = name.split("/", 2)
+        if part == split:
+            files[f"{cls}_image/{file_name}"] = (f"{cls}_label/{Path(file_name).stem}.txt", cls)
+    return files
+
+
+def course_layout_written_by_us(split_dir: Path, split: str) -> set[str]:
+    """The files in ``split_dir`` (``<root>/train`` or ``<root>/val``) the project wrote when
+    it made a stand-in's course layout there; nothing when it is unmarked."""
+    if not is_synthetic(split_dir):
+        return set()
+    files = _course_layout_files(split_dir, split)
+    return {*files, *(label for label, _ in files.values()), SYNTHETIC_MARKER}
 
 
 # --------------------------------------------------------------------------------------------
@@ -177,19 +241,62 @@ def _marker(folder: Path) -> str | None:
 
 
 def layout_matches(source_root: Path, split: str, split_dir: Path) -> bool:
-    """True when ``split_dir`` already is the course layout of ``source_root/split``."""
+    """True when ``split_dir`` already is the course layout of ``source_root/split``: every
+    picture there (a stand-in's: with the sha256 its marker lists, so one damaged in place is
+    copied again; real data's: with the source's size) and its label file. Files a learner
+    added (P6-P7 invite it) do not count against it: they stay where they are."""
     if _marker(source_root) != _marker(split_dir):
         return False
+    if is_synthetic(source_root):
+        listed = marker_files(source_root)
+        if not listed:  # an older stand-in: no hashes to check the copies by
+            return False
+        for image, (label, cls) in _course_layout_files(split_dir, split).items():
+            size, digest = listed[f"{split}/{cls}/{Path(image).name}"]
+            if not (file_intact(split_dir / image, size, digest) and
+                    _label_is(split_dir / label, cls)):
+                return False
+        return True
     for name in CLASSES:
         images, labels = split_dir / f"{name}_image", split_dir / f"{name}_label"
         if not (images.is_dir() and labels.is_dir()):
             return False
         # sizes too: a truncated copy in the course layout must be copied again
-        wanted = [(p.name, p.stat().st_size) for p in image_files(source_root / split / name)]
-        if [(p.name, p.stat().st_size) for p in image_files(images)] != wanted or \
-                len(list(labels.glob("*.txt"))) != len(wanted):
-            return False
+        present = {(p.name, p.stat().st_size) for p in image_files(images)}
+        for image in image_files(source_root / split / name):
+            if (image.name, image.stat().st_size) not in present or \
+                    not (labels / f"{image.stem}.txt").is_file():
+                return False
     return True
+
+
+def _pictures_to_copy(source_root: Path, split: str, cls: str) -> list[Path]:
+    """The pictures of ``source_root/split/cls`` that go into the course layout: a stand-in's
+    own (its marker's list: a picture a learner added there stays theirs, not copied), or
+    every picture of real data."""
+    if is_synthetic(source_root):
+        listed = [name for name in marker_files(source_root) if name.startswith(f"{split}/{cls}/")]
+        if listed:
+            return [source_root / name for name in sorted(listed)]
+    return image_files(source_root / split / cls)
+
+
+def _same_stand_in(split_dir: Path, source_root: Path) -> bool:
+    """True when ``split_dir`` holds the course layout of the stand-in now in ``source_root``
+    (its marker's first line: the same generator, size and seed), maybe damaged or from an
+    earlier version: written again, it has the same files, and files a learner added stay."""
+    def heading(folder: Path) -> str:
+        return (_marker(folder) or "").split("\n", 1)[0]
+
+    return is_synthetic(split_dir) and is_synthetic(source_root) and \
+        heading(split_dir) == heading(source_root)
+
+
+def _label_is(path: Path, cls: str) -> bool:
+    try:
+        return path.read_text(encoding="utf-8") == cls
+    except (OSError, UnicodeDecodeError):
+        return False
 
 
 def derive_course_layout(root: str | os.PathLike) -> list[tuple[Path, str]]:
@@ -197,13 +304,14 @@ def derive_course_layout(root: str | os.PathLike) -> list[tuple[Path, str]]:
 
     Each split is built in a temporary folder and renamed into place. A course layout that is
     already up to date is kept; only a stand-in is ever replaced, so a folder made from real
-    data (or by hand, as in the video) is never deleted.
+    data (or by hand, as in the video) is never deleted, and files a learner added to a
+    stand-in's layout are moved aside before it is replaced (``replace_folder``).
     """
     root = absolute(root)
     source_root = root / HYMENOPTERA_DIR
     done = []
     for split in SPLITS:
-        source, target = source_root / split, root / split
+        target = root / split
         if target.is_dir() and layout_matches(source_root, split, target):
             done.append((target, "up to date, kept"))
             continue
@@ -212,21 +320,18 @@ def derive_course_layout(root: str | os.PathLike) -> list[tuple[Path, str]]:
             done.append((target, "real data kept (stand-ins never replace real data)"
                          if is_synthetic(source_root) else "kept as it is (delete it to rebuild)"))
             continue
-        tmp = temporary_folder(root, split)
-        try:
-            new = tmp / split  # made with mkdir, so it gets the usual permissions (mkdtemp: 0700)
+        with replacing_folder(target, course_layout_written_by_us(target, split),
+                              same_kind=_same_stand_in(target, source_root)) as new:
+            # new is made with mkdir, so it gets the usual permissions (mkdtemp's are 0700)
             for name in CLASSES:
                 images, labels = new / f"{name}_image", new / f"{name}_label"
                 images.mkdir(parents=True)
                 labels.mkdir()
-                for image in image_files(source / name):
+                for image in _pictures_to_copy(source_root, split, name):
                     shutil.copyfile(image, images / image.name)
                     (labels / f"{image.stem}.txt").write_text(name, encoding="utf-8")
             if is_synthetic(source_root):
                 shutil.copyfile(source_root / SYNTHETIC_MARKER, new / SYNTHETIC_MARKER)
-            replace_folder(new, target, tmp)
-        finally:
-            remove_tree(tmp)
         done.append((target, "written"))
     return done
 
@@ -234,29 +339,30 @@ def derive_course_layout(root: str | os.PathLike) -> list[tuple[Path, str]]:
 # --------------------------------------------------------------------------------------------
 # The stand-in (drawn by ants_bees_stand_in)
 
+def stand_in_counts(quick: bool) -> dict[str, dict[str, int]]:
+    """Pictures per split and class in a stand-in: QUICK_COUNTS, or the real set's counts."""
+    return QUICK_COUNTS if quick else REAL_COUNTS
+
 def ensure_synthetic_hymenoptera(root: str | os.PathLike, quick: bool = False,
                                  seed: int = 0) -> list[tuple[Path, str]]:
-    """Stand-ins for both layouts in ``root``: reused when the same seed and size are there,
-    never written over the real data. Returns [(folder, what happened)]."""
-    from tudui.infra.ants_bees_stand_in import stand_in_name, write_synthetic_hymenoptera_tree
-
+    """Stand-ins for both layouts in ``root``: reused when the same seed and size are there
+    and intact (every file with the sha256 its marker lists), never written over the real data;
+    files a learner added stay (kept in place on reuse, moved aside on a rewrite). Returns
+    [(folder, what happened)]."""
     root = absolute(root)
     folder = root / HYMENOPTERA_DIR
     if folder.is_dir() and not is_synthetic(folder) and any(folder.iterdir()):
         if tree_problem(folder) is not None:  # never called real, never deleted: say what to do
             raise _unmarked_incomplete(root)
         status = "real data kept (stand-ins never replace real data)"
-    elif marker_matches(folder, stand_in_name(quick), seed) and \
-            tree_problem(folder, QUICK_COUNTS if quick else REAL_COUNTS) is None:
+    elif marker_matches(folder, stand_in_name(quick, stand_in_counts(quick)), seed) and marker_hashes_match(folder):
         status = "stand-in reused"
     else:
         root.mkdir(parents=True, exist_ok=True)
-        tmp = temporary_folder(root, HYMENOPTERA_DIR)
-        try:
-            write_synthetic_hymenoptera_tree(tmp / HYMENOPTERA_DIR, quick, seed)
-            replace_folder(tmp / HYMENOPTERA_DIR, folder, tmp)
-        finally:
-            remove_tree(tmp)
+        counts = stand_in_counts(quick)
+        with replacing_folder(folder, written_by_us(folder), same_kind=marker_matches(
+                folder, stand_in_name(quick, counts), seed)) as new:
+            write_synthetic_hymenoptera_tree(new, quick, seed, counts)
         status = "stand-in written"
     return [(folder, status), *derive_course_layout(root)]
 

@@ -1,12 +1,15 @@
 """The SYNTHETIC.txt marker of a generated stand-in, and the REBUILT.txt marker of a non-official
 copy rebuilt from pictures (``00_prepare_data.py --from-images``): how it was made, and each
-file's size and sha256, so that such a folder is reused only when it is complete and read only
-when it is intact."""
+file's size and sha256, so that such a folder is reused and read only when it is intact, and so
+that we know which files in its folder we wrote (any other file there is the learner's, never
+deleted)."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
+import stat
 from pathlib import Path
 
 from tudui.infra.files import atomic_write_bytes
@@ -109,12 +112,40 @@ def marker_matches(folder: str | os.PathLike, what: str, seed: int) -> bool:
         marker.read_text(encoding="utf-8").startswith(marker_text(what, seed))
 
 
-def marker_sizes_match(folder: Path) -> bool:
-    """True when every file the marker lists is there with the size it lists.
+def marker_seed(folder: str | os.PathLike) -> int | None:
+    """The seed a stand-in was generated with, as its marker says (None: no marker)."""
+    try:
+        text = (Path(folder) / SYNTHETIC_MARKER).read_text("utf-8", errors="replace")
+    except OSError:
+        return None
+    found = re.search(r"generated with seed (\d+)", text)
+    return int(found.group(1)) if found else None
 
-    A cheap check for reuse that catches a truncated stand-in file (hashing them all would take
-    a second, and the tour reuses the stand-ins on every run; lessons check the hashes)."""
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def file_intact(path: Path, size: int, digest: str) -> bool:
+    """True when ``path`` is a regular file of ``size`` bytes with this sha256 (the size first:
+    a truncated file costs no hashing)."""
+    try:
+        info = os.lstat(path)
+    except OSError:
+        return False
+    return stat.S_ISREG(info.st_mode) and info.st_size == size and sha256_of(path) == digest
+
+
+def marker_hashes_match(folder: Path) -> bool:
+    """True when the marker lists files and every one is there with the size and sha256 it lists.
+
+    Checked before a stand-in is reused: one damaged in place (same size) is written again by
+    ``00_prepare_data.py --synthetic``, the command the lessons' messages advise. Hashing all
+    the full-size stand-ins (290 MB) adds about 0.4 s to each tour; benchmarks/stand_in_reuse.py."""
     listed = marker_files(folder)
-    return bool(listed) and all((folder / name).is_file() and
-                                (folder / name).stat().st_size == size
-                                for name, (size, _) in listed.items())
+    return bool(listed) and all(file_intact(folder / name, size, digest)
+                                for name, (size, digest) in listed.items())

@@ -7,15 +7,25 @@ import errno
 import os
 from pathlib import Path
 
-from tudui.errors import CourseError
+from tudui.infra.course_error import CourseError
 
 _NO_SPACE = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}  # EDQUOT: over the disk quota
 _READ_ONLY = {errno.EROFS}
 _NO_PERMISSION = {errno.EACCES, errno.EPERM}
 _WRONG_KIND = {errno.ENOTDIR, errno.EEXIST, errno.EISDIR}
+_UNREACHABLE = {errno.ELOOP, errno.ENAMETOOLONG}
 _DOING = {"writing": "写入", "reading": "读取", "creating the folder": "创建文件夹"}
+# The lesson folder made last (paths.lesson_log_dir calls remember_output_folder): a full disk's
+# write() names no file, so the message names this folder instead.
+last_output_folder: Path | None = None
 _ELSEWHERE = ("pass --log-dir (outputs) or --data-root (data sets) another folder",
               "用 --log-dir（输出）或 --data-root（数据集）指定别的文件夹")
+
+
+def remember_output_folder(folder: Path) -> None:
+    """Name ``folder`` in messages about a write that names no file (see ``last_output_folder``)."""
+    global last_output_folder
+    last_output_folder = folder
 
 
 def os_error(err: OSError, path: str | os.PathLike | None = None,
@@ -32,8 +42,7 @@ def os_error(err: OSError, path: str | os.PathLike | None = None,
     if path is not None:
         shown = shown_zh = os.path.abspath(os.fspath(path))
     else:  # a write() into a full disk names no file: say where the lesson writes
-        from tudui import paths
-        folder = paths.last_output_folder
+        folder = last_output_folder
         shown = f"a file in {folder}" if folder else "a file"
         shown_zh = f"{folder} 中的文件" if folder else "文件"
     action = f"while {doing} {shown}" if doing else f"for {shown}"
@@ -57,8 +66,23 @@ def os_error(err: OSError, path: str | os.PathLike | None = None,
             f"that have the file open), or {_ELSEWHERE[0]} of your own.",
             f"{action_zh}没有权限。请给自己读写权限（Linux/macOS 可用 chmod -R u+rwX，或请文件夹的所有者处理；"
             f"Windows 上也请关闭正在打开该文件的程序），或{_ELSEWHERE[1]}。")
+    if code == errno.ENAMETOOLONG:
+        return CourseError(
+            f"the path {shown} is too long for the file system ({len(shown)} characters; most "
+            "allow at most 255 bytes per file or folder name and 4096 for the whole path). Use "
+            f"a shorter folder: {_ELSEWHERE[0]}.",
+            f"路径 {shown_zh} 太长（{len(shown)} 个字符），文件系统不接受。请换一个短一些的文件夹："
+            f"{_ELSEWHERE[1]}。")
+    blocker = _file_in_the_way(shown) if path is not None and \
+        code in _WRONG_KIND | _UNREACHABLE else None
+    if blocker is not None and os.path.islink(blocker):
+        return CourseError(
+            f"{blocker} is a symbolic link that leads nowhere usable (to itself through a loop of "
+            f"links, or to something missing), but the lesson needs a folder there ({action}). "
+            f"Delete or fix that link, or {_ELSEWHERE[0]}.",
+            f"{blocker} 是一个无效的符号链接（循环指向自己，或指向不存在的地方），但本课需要在这里放一个文件夹"
+            f"（{action_zh}）。请删除或修好这个链接，或{_ELSEWHERE[1]}。")
     if code in _WRONG_KIND and path is not None:
-        blocker = _file_in_the_way(shown)
         if blocker is None and code != errno.EISDIR:
             return None  # e.g. a folder that already exists: a bug, not the learner's setup
         if blocker is None:  # the name a file needs is taken by a folder

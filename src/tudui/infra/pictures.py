@@ -39,14 +39,22 @@ def bad_picture(path: Path, err: BaseException | str) -> CourseError:
             f"The picture {path} cannot be opened ({why}): the file is damaged (e.g. an "
             "interrupted copy) or not an image Pillow can read. Use another .jpg or .png picture.",
             f"图片 {path} 打不开（文件损坏，或者不是图片）。请换一张 jpg 或 png 图片。")
-    fix = prepare_command(top.parent, *(["--synthetic"] if is_synthetic(top) else []))
+    if is_synthetic(top):  # 00 --synthetic checks every stand-in file's hash and rewrites it
+        fix = prepare_command(top.parent, "--synthetic")
+        recreate = (f"run `{fix}`: it writes a damaged stand-in again (pictures you added "
+                    "yourself are moved aside, never deleted)")
+        recreate_zh = f"运行 `{fix}` 重新生成损坏的替代数据（你自己添加的图片会被移到一边，不会删除）"
+    else:
+        fix = prepare_command(top.parent)
+        recreate = f"delete the folder {top} and run `{fix}`"
+        recreate_zh = f"删除文件夹 {top} 后运行 `{fix}` 重新生成数据"
     return CourseError(
         f"The picture {path} cannot be opened ({why}): the file is "
         "damaged (e.g. an interrupted copy) or not an image Pillow can read. Delete that file (in the "
         f"course's layout also its label file {path.stem}.txt in the *_label folder), or "
-        f"re-create the data: delete the folder {top} and run `{fix}`.",
+        f"re-create the data: {recreate}.",
         f"图片 {path} 打不开（文件损坏，或者不是图片）。请删除这个文件（课程的布局里也删掉 *_label 里的 "
-        f"{path.stem}.txt），或者删除文件夹 {top} 后运行 `{fix}` 重新生成数据。",
+        f"{path.stem}.txt），或者{recreate_zh}。",
     )
 
 
