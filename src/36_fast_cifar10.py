@@ -64,8 +64,8 @@ from tudui.data import cifar10, cifar10_is_rebuilt, cifar10_is_synthetic, synthe
 from tudui.device import autocast, describe, pick_device
 from tudui.engine import time_left_line
 from tudui.errors import SkipLesson, friendly_errors
-from tudui.fast import FastNet, Lookahead, Timer, amp_dtype, crop_flip, predict
-from tudui.loaders import tensor_images
+from tudui.fast import FastNet, Lookahead, Timer, amp_dtype, predict
+from tudui.loaders import crop_flip, tensor_images
 from tudui.paths import lesson_name
 from tudui.seeding import seed_everything
 from tudui.tb import make_writer

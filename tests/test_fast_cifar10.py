@@ -12,7 +12,8 @@ import torch
 import torch.nn.functional as F
 
 from conftest import load_lesson, read_events
-from tudui.fast import FastNet, Lookahead, crop_flip, predict, tta_logits, whitening_filters
+from tudui.fast import FastNet, Lookahead, predict, tta_logits, whitening_filters
+from tudui.loaders import crop_flip
 
 LESSON = "36_fast_cifar10"
 

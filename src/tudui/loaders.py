@@ -17,10 +17,29 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, Sampler, Subset
 
-from tudui.fast import crop_flip
-
 CHANNELS_LAST = torch.channels_last
 PAD = 4  # TensorLoader(augment=True): RandomCrop(32, padding=4)
+
+def crop_flip(padded: torch.Tensor, flip: torch.Tensor, size: int = 32,
+              generator: torch.Generator | None = None) -> torch.Tensor:
+    """Random ``size`` x ``size`` crops of a padded batch, mirrored where ``flip`` is True.
+
+    One gather on the device: each image gets its own row and column indices; a mirror is the
+    same columns read backwards. No Python loop over images. The offsets come from
+    ``generator`` when given (drawn where it lives, then moved), else from torch's global RNG.
+    """
+    n, channels, height, width = padded.shape
+    device = padded.device
+    where = generator.device if generator is not None else device
+    top = torch.randint(0, height - size + 1, (n, 1), generator=generator, device=where).to(device)
+    left = torch.randint(0, width - size + 1, (n, 1), generator=generator, device=where).to(device)
+    steps = torch.arange(size, device=device)
+    rows = top + steps                                        # [n, size]
+    cols = torch.where(flip[:, None], left + steps.flip(0), left + steps)
+    return padded[torch.arange(n, device=device)[:, None, None, None],
+                  torch.arange(channels, device=device)[None, :, None, None],
+                  rows[:, None, :, None], cols[:, None, None, :]]
+
 
 def epoch_order(size: int, seed: int, epoch: int) -> torch.Tensor:
     """The shuffled order of epoch ``epoch``: it depends only on (seed, epoch), so a resumed run

@@ -16,6 +16,7 @@ import numpy as np
 from tudui.errors import CourseError, shorten
 from tudui.infra.commands import prepare_command, shell_quote
 from tudui.infra.downloads import DownloadFailed, archive_urls, extract_verified, fetch_archive
+from tudui.infra.files import file_digest
 from tudui.infra.markers import (
     is_rebuilt,
     is_synthetic,
@@ -390,16 +391,8 @@ def cifar10_folder_problem(folder: Path) -> str | None:
     """None when ``folder`` (a cifar-10-batches-py) has every file with torchvision's md5."""
     missing = [name for name in CIFAR10_FILES if not (folder / name).is_file()]
     damaged = [name for name in CIFAR10_FILES
-               if name not in missing and _md5(folder / name) != PUBLISHED_MD5[name]]
+               if name not in missing and file_digest(folder / name, "md5") != PUBLISHED_MD5[name]]
     return _listing(missing, damaged, "md5 checksum does not match")
-
-
-def _md5(path: Path) -> str:
-    digest = hashlib.md5()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def find_nested_cifar10(root: Path) -> Path | None:

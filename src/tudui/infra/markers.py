@@ -6,13 +6,12 @@ deleted)."""
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import stat
 from pathlib import Path
 
-from tudui.infra.files import atomic_write_bytes
+from tudui.infra.files import atomic_write_bytes, file_digest
 
 SYNTHETIC_MARKER = "SYNTHETIC.txt"
 REBUILT_MARKER = "REBUILT.txt"
@@ -122,14 +121,6 @@ def marker_seed(folder: str | os.PathLike) -> int | None:
     return int(found.group(1)) if found else None
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def file_intact(path: Path, size: int, digest: str) -> bool:
     """True when ``path`` is a regular file of ``size`` bytes with this sha256 (the size first:
     a truncated file costs no hashing)."""
@@ -137,7 +128,7 @@ def file_intact(path: Path, size: int, digest: str) -> bool:
         info = os.lstat(path)
     except OSError:
         return False
-    return stat.S_ISREG(info.st_mode) and info.st_size == size and sha256_of(path) == digest
+    return stat.S_ISREG(info.st_mode) and info.st_size == size and file_digest(path) == digest
 
 
 def marker_hashes_match(folder: Path) -> bool:
