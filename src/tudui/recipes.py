@@ -1,5 +1,5 @@
 """Lesson 35's parts: the course model with optional ReLU / BatchNorm, a moving average of the
-weights, flip test-time augmentation, and per-channel statistics.
+weights, test-time augmentation (mirror and shifts), and per-channel statistics.
 
 Its batches come from ``loaders.TensorLoader`` (the whole data set as one uint8 tensor: shuffling,
 normalization and random crop + flip are a few tensor operations per batch instead of one PIL
@@ -49,11 +49,14 @@ class BetterTudui(nn.Module):
         return self.model(x)
 
 
-class MirrorAverage(nn.Module):
-    """Test-time augmentation: the logits for each picture and for its mirror image, averaged.
+class ViewAverage(nn.Module):
+    """Test-time augmentation: the logits of six views of each picture, averaged: the picture
+    and its mirror image, and both shifted by one pixel up-left and down-right (those weigh
+    half; ``fast.tta_logits`` level 2, as lesson 36 uses it).
 
-    Training with random flips taught the model that a mirrored picture is the same class, so
-    asking it twice and averaging smooths out some of its mistakes (the test set stays the same).
+    Training with random flips and crops taught the model that such views are the same class, so
+    asking it six times and averaging smooths out some of its mistakes (the test set stays the
+    same). It costs six forward passes per test picture, so the lesson does it once, at the end.
     """
 
     def __init__(self, model: nn.Module):
@@ -61,7 +64,7 @@ class MirrorAverage(nn.Module):
         self.model = model
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return tta_logits(self.model, x, level=1)
+        return tta_logits(self.model, x, level=2)
 
 
 class WeightAverage:
