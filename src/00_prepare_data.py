@@ -14,6 +14,10 @@ https://www.bilibili.com/video/BV1hE411t7RN?p=14 (CIFAR-10, P14)
   continues on the next run (HTTP Range, from <file>.part); --url adds a mirror (docs/data.md).
 - 没有网络时用 --synthetic 生成格式完全相同的替代数据（带 SYNTHETIC.txt 标记）。
   Offline, --synthetic writes stand-ins in exactly the real formats (marked by SYNTHETIC.txt).
+- 只有图片版的 CIFAR-10（train/<类别>/*.jpg, test/<类别>/...）时，--from-images 把它转成同样的
+  格式，标记为非官方副本（REBUILT.txt），课程运行时会提示。
+  A picture-folder copy of CIFAR-10 (train/<class>/*.jpg, test/<class>/...) becomes the same
+  format with --from-images, marked as a non-official copy (REBUILT.txt); lessons say so.
 - 你自己放进数据文件夹的图片（P6-P7）不会被删除：替代数据被真实数据或别的尺寸替换时，它们被移到
   <文件夹>.kept-<日期>/ 里。 Pictures you add to a data folder (P6-P7) are never deleted: when a
   stand-in is replaced by real data or another size, they are moved to <folder>.kept-<date>/.
@@ -22,6 +26,7 @@ https://www.bilibili.com/video/BV1hE411t7RN?p=14 (CIFAR-10, P14)
               python src/00_prepare_data.py --url URL    # a mirror of cifar-10-python.tar.gz first
               python src/00_prepare_data.py --synthetic  # offline stand-ins (real sizes)
               python src/00_prepare_data.py --synthetic --quick   # small stand-ins, for tests
+              python src/00_prepare_data.py --from-images DIR     # CIFAR-10 from DIR's pictures
 TensorBoard:  本课不写日志 / this lesson writes no logs.
 """
 
@@ -42,6 +47,7 @@ from tudui.infra.cifar10_files import (
     find_nested_cifar10,
     prepare_real_cifar10,
 )
+from tudui.infra.cifar10_from_images import rebuild_cifar10_from_images
 from tudui.infra.cifar10_stand_in import ensure_synthetic_cifar10
 from tudui.infra.commands import prepare_command
 from tudui.infra.downloads import DownloadFailed, url_problem
@@ -60,7 +66,7 @@ from tudui.infra.hymenoptera_files import (
     prepare_real_hymenoptera,
     tree_problem,
 )
-from tudui.infra.markers import is_synthetic
+from tudui.infra.markers import is_rebuilt, is_synthetic, rebuilt_source
 from tudui.paths import absolute
 
 # Stand-in sizes: the real ones by default, small ones with --quick.
@@ -74,6 +80,8 @@ def kind(root: Path, name: str) -> str:
     folder = root / name
     if is_synthetic(folder):
         return "synthetic stand-in / 替代数据"
+    if is_rebuilt(folder):
+        return f"non-official copy / 非官方副本, rebuilt from {rebuilt_source(folder)}"
     if name == HYMENOPTERA_DIR:
         problem = "one level too deep" if nested_too_deep(folder) else tree_problem(folder)
     elif name == CIFAR10_DIR:
@@ -119,8 +127,12 @@ def prepare_real(root: Path, cifar10_urls=(), hymenoptera_urls=()
 @friendly_errors
 def main(argv=None) -> dict:
     parser = lesson_parser(__doc__)
-    parser.add_argument("--synthetic", action="store_true",
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--synthetic", action="store_true",
                         help="write generated stand-ins (no network needed); real data is kept")
+    source.add_argument("--from-images", metavar="DIR",
+                        help="rebuild CIFAR-10 from DIR/train/<class>/*.png|jpg and DIR/test/... "
+                             "(a non-official copy, marked REBUILT.txt); nothing else changes")
     parser.add_argument("--url", action="append", default=[], type=download_url, metavar="URL",
                         help=f"another address of {CIFAR10_ARCHIVE} (a mirror), tried before the "
                              f"official one; repeatable; also ${CIFAR10_URL_ENV} (separated by "
@@ -135,7 +147,10 @@ def main(argv=None) -> dict:
     for name in FOLDERS:  # temporary folders of a run that was killed (kill -9, closed window)
         remove_stale_temporaries(root, name)
 
-    if args.synthetic:
+    if args.from_images:
+        print(f"从图片重建 CIFAR-10 / rebuilding CIFAR-10 from the pictures in {args.from_images}")
+        done, failures = [rebuild_cifar10_from_images(root, args.from_images)], {}
+    elif args.synthetic:
         size = "quick" if args.quick else "full"
         print(f"生成替代数据 / writing stand-ins ({size} size, seed {args.seed}) in {root}")
         done = ensure_synthetic_hymenoptera(root, quick=args.quick, seed=args.seed)
@@ -174,7 +189,8 @@ def main(argv=None) -> dict:
     return {"root": root, "synthetic": args.synthetic,
             "folders": {str(folder): how for folder, how in done},
             "hymenoptera_synthetic": is_synthetic(root / HYMENOPTERA_DIR),
-            "cifar10_synthetic": is_synthetic(root / CIFAR10_DIR)}
+            "cifar10_synthetic": is_synthetic(root / CIFAR10_DIR),
+            "cifar10_rebuilt": is_rebuilt(root / CIFAR10_DIR)}
 
 
 if __name__ == "__main__":

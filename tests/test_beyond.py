@@ -19,7 +19,7 @@ from tudui.infra.checkpoints import load_checkpoint
 from tudui.loaders import TensorLoader, tensor_images
 from tudui.models import Tudui
 from tudui.paths import REPO_ROOT, SRC_DIR
-from tudui.recipes import BetterTudui, channel_stats
+from tudui.recipes import BetterTudui, ViewAverage, channel_stats
 
 DDP_EPOCHS = 9         # 2 ranks x 8 steps of 32 images per epoch: enough for Adam to learn
                        # (on the stand-in: loss 2.31 -> 0.95, accuracy 0.56 after 9)
@@ -174,7 +174,7 @@ def test_full_recipe_beats_the_course_recipe_at_the_quick_budget(run_lesson, log
     assert full["accuracy"] > course["accuracy"] + 0.1, result["table"]
     assert full["accuracy"] > 0.2                            # chance is 0.1
     scalars = read_events(log_dir / "35_train_better")["scalars"]
-    assert [s for s, _ in scalars["ablation/1_full/test_accuracy"]] == \
+    assert [s for s, _ in scalars["ablation/1_full/sample_test_accuracy"]] == \
         list(range(1, result["epochs"] + 1))
     assert [v for _, v in scalars["ablation/final_test_accuracy"]] == \
         pytest.approx([course["accuracy"], full["accuracy"]])
@@ -209,11 +209,12 @@ class RecordingLoader(TensorLoader):
 
     def __init__(self, images, labels, batch_size=64, **options):
         super().__init__(images, labels, batch_size, **options)
-        RecordingLoader.made.append({"n": len(labels), **options})
+        RecordingLoader.made.append({"n": len(labels), "batch_size": batch_size, **options})
 
 
 @pytest.mark.parametrize("idea", ["relu", "normalize", "shuffle", "momentum", "batchnorm",
-                                  "augment", "onecycle", "label_smoothing"])
+                                  "big_batch", "augment", "onecycle", "label_smoothing",
+                                  "weight_average", "tta"])
 def test_each_flag_changes_what_it_says_and_nothing_else(idea, run_lesson, monkeypatch):
     lesson = load_lesson("35_train_better")
     RecordingLoader.made = []
@@ -222,8 +223,10 @@ def test_each_flag_changes_what_it_says_and_nothing_else(idea, run_lesson, monke
     assert [r["ideas"] for r in result["rows"]] == [[idea]]
     model, optimizer, loss_fn, lrs = (result["model"], result["optimizer"], result["loss_fn"],
                                       result["lrs"])
-    train, test = RecordingLoader.made
-    assert (train["n"], test["n"]) == (512, 256)
+    train, test, sample = RecordingLoader.made
+    assert (train["n"], test["n"], sample["n"]) == (512, 256, 256)   # --quick: all 256 in both
+    assert {k: v for k, v in sample.items() if k != "n"} == {k: v for k, v in test.items()
+                                                             if k != "n"}
     modules = list(model.modules())
     assert any(isinstance(m, nn.ReLU) for m in modules) == (idea == "relu")
     assert any(isinstance(m, nn.BatchNorm2d) for m in modules) == (idea == "batchnorm")
@@ -232,15 +235,23 @@ def test_each_flag_changes_what_it_says_and_nothing_else(idea, run_lesson, monke
     assert train["seed"] == 0                                 # --seed: orders and crops repeat
     assert train["shuffle"] == (idea == "shuffle") and not test.get("shuffle", False)
     assert train["augment"] == (idea == "augment") and not test.get("augment", False)
+    assert train["batch_size"] == (lesson.QUICK_BIG_BATCH if idea == "big_batch" else 64)
+    tested = result["tested"]   # what the test set saw: the model, its average, or both mirrored
+    assert isinstance(tested, ViewAverage) == (idea == "tta")
+    assert (tested is not model) == (idea in ("weight_average", "tta"))
+    if idea == "weight_average":
+        assert not torch.equal(tested.model[0].weight, model.model[0].weight)
+    lr = lesson.COURSE_LR * (lesson.QUICK_BIG_BATCH / 64 if idea == "big_batch" else 1)
     group = optimizer.param_groups[0]
     assert group["momentum"] == (lesson.MOMENTUM if idea == "momentum" else 0)
+    assert group["nesterov"] == (idea == "momentum")
     assert group["weight_decay"] == (lesson.WEIGHT_DECAY if idea == "momentum" else 0)
     assert loss_fn.label_smoothing == (lesson.LABEL_SMOOTHING if idea == "label_smoothing" else 0)
     if idea == "onecycle":   # warm up from MAX_LR/25 to MAX_LR, then anneal
         assert lrs[0] == pytest.approx(lesson.MAX_LR / 25)
-        assert max(lrs) == pytest.approx(lesson.MAX_LR, rel=0.05) and lrs[-1] < lrs[0]
+        assert max(lrs) == pytest.approx(lesson.MAX_LR, rel=0.1) and lrs[-1] < lrs[0]   # 8 steps
     else:
-        assert set(lrs) == {lesson.COURSE_LR}
+        assert set(lrs) == {lr}
 
 
 def test_normalized_batches_have_zero_mean_unit_std(data_root):

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import math
+import re
 from statistics import mean, stdev
 
 import pytest
@@ -11,8 +12,8 @@ import torch
 import torch.nn.functional as F
 
 from conftest import load_lesson, read_events
-from tudui.errors import SkipLesson
-from tudui.fast import FastNet, Lookahead, crop_flip, predict, tta_logits, whitening_filters
+from tudui.fast import FastNet, Lookahead, predict, tta_logits, whitening_filters
+from tudui.loaders import crop_flip
 
 LESSON = "36_fast_cifar10"
 
@@ -45,12 +46,46 @@ def test_quick_run_learns_repeats_and_logs(run_lesson, log_dir):
         assert [s for s, _ in curve] == list(range(1, epochs + 1))
 
 
-def test_without_quick_and_without_gpu_it_is_skipped(run_lesson):
-    with pytest.raises(SystemExit) as exit_info:
-        run_lesson("36_fast_cifar10", quick=False)  # run_lesson passes --device cpu
-    assert exit_info.value.code == 3      # the tour shows "skipped"
-    with pytest.raises(SkipLesson, match="GPU"):
-        load_lesson("36_fast_cifar10").main.__wrapped__(["--device", "cpu"])
+@pytest.fixture
+def small_full_recipe(monkeypatch):
+    """The full recipe's code path with --quick's narrow net and batch: seconds, not minutes."""
+    lesson = load_lesson(LESSON)
+    monkeypatch.setattr(lesson, "WIDTHS", lesson.QUICK_WIDTHS)
+    monkeypatch.setattr(lesson, "BATCH_SIZE", lesson.QUICK_BATCH_SIZE)
+    return lesson
+
+
+def test_without_a_gpu_it_times_a_few_steps_and_runs_only_with_cpu_ok(small_full_recipe,
+                                                                        run_lesson, capsys):
+    with pytest.raises(SystemExit) as exit_info:   # run_lesson passes --device cpu
+        run_lesson(LESSON, "--epochs", "0.5", quick=False)
+    assert exit_info.value.code == 3               # the tour shows "skipped"
+    captured = capsys.readouterr()
+    message = " ".join(captured.err.split())
+    said = re.search(r"would take (less than a minute|about \d+ minutes) on this CPU", message)
+    assert said and "--cpu-ok" in message, message   # seconds when idle; minutes on a busy CPU
+    assert f"/ {said.group(1)} on this CPU" in captured.out   # the estimate line, printed first
+
+    result = run_lesson(LESSON, "--epochs", "0.5", "--cpu-ok", quick=False)
+    out = capsys.readouterr().out
+    steps = 1000 // small_full_recipe.QUICK_BATCH_SIZE   # the test stand-in: 1,000 pictures
+    assert result["total_steps"] == math.ceil(0.5 * steps) and result["estimate_seconds"] > 0
+    assert result["runs"][0]["accuracy"] > 0.2 and result["data"] == "stand-in"
+    assert "1/1 轮完成 / epochs done" in out       # the time-left line, after every epoch
+    assert "this is a generated stand-in: not compared" in out and "not met" not in out
+
+
+def test_the_target_line_names_the_data_it_was_measured_on():
+    lesson, gpu, cpu = load_lesson(LESSON), torch.device("cuda"), torch.device("cpu")
+    assert "not compared" in lesson.target_line(0.99, 1.0, "stand-in", gpu)
+    copy = lesson.target_line(0.9061, 2.3, "non-official copy", gpu)
+    assert "non-official copy: not compared" in copy and "90.51%" in copy and "not met" not in copy
+    assert lesson.target_line(0.9405, 3.0, "official", gpu).endswith("达到 / met")
+    assert lesson.target_line(0.9405, 6.0, "official", gpu).endswith("not met")
+    assert lesson.target_line(0.9405, 900.0, "official", cpu).endswith("达到 / met")
+    assert lesson.duration_words(30) == ("不到 1 分钟", "less than a minute")
+    assert lesson.duration_words(44 * 60)[1] == "about 44 minutes"
+    assert lesson.duration_words(150 * 60)[1] == "about 2.5 hours"
 
 
 @pytest.mark.parametrize("flag, value", [("--runs", "0"), ("--epochs", "0"), ("--epochs", "nan"),

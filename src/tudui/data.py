@@ -1,10 +1,11 @@
 """CIFAR-10 for the lessons: ``CIFAR10`` (torchvision's class, read safely), ``cifar10`` (how the
-course loads it) and the stand-in notice.
+course loads it) and the notices for a stand-in and for a non-official copy.
 
 Learners are often offline or behind blocked downloads. Every loader here works on the real data
 when it is there, explains in one paragraph what to do when it is not, and accepts the stand-ins
-that ``src/00_prepare_data.py --synthetic`` writes in exactly the real on-disk format. How the
-files are checked lives in ``tudui.infra.cifar10_files``.
+that ``src/00_prepare_data.py --synthetic`` writes in exactly the real on-disk format, and the
+copies ``--from-images`` rebuilds from a picture folder (it prints a one-line notice when it
+reads one). How the files are checked lives in ``tudui.infra.cifar10_files``.
 """
 
 from __future__ import annotations
@@ -19,11 +20,17 @@ from torchvision.datasets.vision import VisionDataset
 from tudui.infra import cifar10_files
 from tudui.infra.cifar10_files import CIFAR10_CLASSES, CIFAR10_DIR
 from tudui.infra.downloads import DownloadFailed
-from tudui.infra.markers import is_synthetic, synthetic_banner
+from tudui.infra.markers import (
+    is_rebuilt,
+    is_synthetic,
+    rebuilt_banner,
+    rebuilt_source,
+    synthetic_banner,
+)
 from tudui.paths import absolute
 
 __all__ = ["CIFAR10", "CIFAR10_CLASSES", "QUICK_TEST_SIZE", "QUICK_TRAIN_SIZE", "cifar10",
-           "cifar10_is_synthetic", "synthetic_banner"]
+           "cifar10_is_rebuilt", "cifar10_is_synthetic", "synthetic_banner"]
 
 QUICK_TRAIN_SIZE = 512  # --quick trains on this many CIFAR-10 images...
 QUICK_TEST_SIZE = 256   # ...and tests on this many
@@ -32,6 +39,22 @@ QUICK_TEST_SIZE = 256   # ...and tests on this many
 def cifar10_is_synthetic(root: str | os.PathLike) -> bool:
     """True when ``root`` holds the synthetic CIFAR-10 stand-in."""
     return is_synthetic(absolute(root) / CIFAR10_DIR)
+
+
+def cifar10_is_rebuilt(root: str | os.PathLike) -> bool:
+    """True when ``root`` holds a non-official copy rebuilt from pictures (``--from-images``)."""
+    return is_rebuilt(absolute(root) / CIFAR10_DIR)
+
+
+_announced: set[str] = set()  # rebuilt copies whose notice this process has printed
+
+
+def _announce_rebuilt(folder) -> None:
+    """Print the non-official-copy notice once per folder and process. Printed here, where the
+    data is read, so that every lesson says it without a line of its own."""
+    if is_rebuilt(folder) and str(folder) not in _announced:
+        _announced.add(str(folder))
+        print(rebuilt_banner("CIFAR-10", rebuilt_source(folder)))
 
 
 class CIFAR10(torchvision.datasets.CIFAR10):
@@ -43,7 +66,8 @@ class CIFAR10(torchvision.datasets.CIFAR10):
     differences:
 
     - every file is read with an unpickler that cannot run code, and checked: md5 for the real
-      files, the sha256 its SYNTHETIC.txt recorded for a stand-in, then shapes, dtype, labels;
+      files, the sha256 its SYNTHETIC.txt (REBUILT.txt) recorded for a stand-in (a copy rebuilt
+      from pictures, announced in one line), then shapes, dtype, labels;
     - ``download=True`` downloads (when the folder is missing) to a ``.part`` file that the next
       run continues (also after Ctrl-C), from the mirrors in $TUDUI_CIFAR10_URL first, then the
       official URL, md5-checked; a stand-in already there is used, never downloaded over;
@@ -66,6 +90,7 @@ class CIFAR10(torchvision.datasets.CIFAR10):
                 raise cifar10_files.cifar10_missing_error(root, None, downloads=False)
             self.download()
         self.data, self.targets, classes = cifar10_files.load_cifar10_arrays(root, train, first)
+        _announce_rebuilt(folder)
         self.classes, self.class_to_idx = classes, {c: i for i, c in enumerate(classes)}
 
     def download(self) -> None:

@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from tudui.device import autocast
+from tudui.device import autocast, bf16_or_fp32, native_bf16
 
 WHITEN_PATCH = 2            # the first layer looks at 2x2 patches: 3*2*2 = 12 numbers
 WHITEN_EPS = 5e-4           # keeps the rarest patch directions from being blown up
@@ -97,27 +97,6 @@ def whitening_filters(images: torch.Tensor, eps: float = WHITEN_EPS) -> torch.Te
     return torch.cat([filters, -filters])
 
 
-def crop_flip(padded: torch.Tensor, flip: torch.Tensor, size: int = 32,
-              generator: torch.Generator | None = None) -> torch.Tensor:
-    """Random ``size`` x ``size`` crops of a padded batch, mirrored where ``flip`` is True.
-
-    One gather on the device: each image gets its own row and column indices; a mirror is the
-    same columns read backwards. No Python loop over images. The offsets come from
-    ``generator`` when given (drawn where it lives, then moved), else from torch's global RNG.
-    """
-    n, channels, height, width = padded.shape
-    device = padded.device
-    where = generator.device if generator is not None else device
-    top = torch.randint(0, height - size + 1, (n, 1), generator=generator, device=where).to(device)
-    left = torch.randint(0, width - size + 1, (n, 1), generator=generator, device=where).to(device)
-    steps = torch.arange(size, device=device)
-    rows = top + steps                                        # [n, size]
-    cols = torch.where(flip[:, None], left + steps.flip(0), left + steps)
-    return padded[torch.arange(n, device=device)[:, None, None, None],
-                  torch.arange(channels, device=device)[None, :, None, None],
-                  rows[:, None, :, None], cols[:, None, None, :]]
-
-
 class Lookahead:
     """A slow copy of every float tensor of the net (weights and BN statistics).
 
@@ -144,15 +123,18 @@ PRECISIONS = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": None}
 
 
 def amp_dtype(device: torch.device, precision: str = "auto") -> torch.dtype | None:
-    """The autocast dtype for ``--precision``: None means plain fp32 (always so off CUDA).
+    """The autocast dtype for ``--precision``: None means plain fp32.
 
     ``auto``: bf16 on GPUs that have it (Ampere and newer: no loss scaling needed), fp16 on
-    older ones (T4, V100, GTX/RTX 20xx), which then need a GradScaler.
+    older ones (T4, V100, GTX/RTX 20xx), which then need a GradScaler; fp32 off CUDA. On a CPU,
+    ``bf16`` is used only where it is native (``device.bf16_or_fp32``), never fp16.
     """
+    if precision == "bf16":
+        return bf16_or_fp32(device)   # the one bf16 policy: bf16 only where it is native
     if device.type != "cuda":
         return None
     if precision == "auto":
-        return torch.bfloat16 if torch.cuda.get_device_capability(device)[0] >= 8 else torch.float16
+        return torch.bfloat16 if native_bf16(device) else torch.float16
     return PRECISIONS[precision]
 
 

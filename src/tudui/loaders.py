@@ -17,10 +17,27 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, Sampler, Subset
 
-from tudui.fast import crop_flip
-
 CHANNELS_LAST = torch.channels_last
-PAD = 4  # TensorLoader(augment=True): RandomCrop(32, padding=4)
+PAD = 4  # TensorLoader(augment=True)'s default: RandomCrop(32, padding=4)
+
+def crop_flip(padded: torch.Tensor, flip: torch.Tensor, size: int = 32,
+              generator: torch.Generator | None = None) -> torch.Tensor:
+    """Random ``size`` x ``size`` crops of a padded batch, mirrored where ``flip`` is True.
+
+    One indexing step on the device, no Python loop over images: ``unfold`` views every
+    ``size`` x ``size`` window of the batch without copying, each image picks its own window
+    (a block copy), and the mirrored ones are read backwards. The offsets come from
+    ``generator`` when given (drawn where it lives, then moved), else from torch's global RNG.
+    """
+    n, channels, height, width = padded.shape
+    device = padded.device
+    where = generator.device if generator is not None else device
+    top = torch.randint(0, height - size + 1, (n,), generator=generator, device=where).to(device)
+    left = torch.randint(0, width - size + 1, (n,), generator=generator, device=where).to(device)
+    windows = padded.unfold(2, size, 1).unfold(3, size, 1)   # [n, C, rows, cols, size, size]
+    crops = windows[torch.arange(n, device=device), :, top, left]          # [n, C, size, size]
+    return torch.where(flip[:, None, None, None], crops.flip(-1), crops)
+
 
 def epoch_order(size: int, seed: int, epoch: int) -> torch.Tensor:
     """The shuffled order of epoch ``epoch``: it depends only on (seed, epoch), so a resumed run
@@ -35,8 +52,8 @@ class TensorLoader:
     Without options each batch equals what ``DataLoader(dataset, batch_size)`` with
     ``ToTensor()`` yields (float32 in [0,1], int64 labels), bit for bit, in the same order.
     ``shuffle``: every pass (epoch) takes the next order of ``epoch_order`` (``set_epoch`` picks
-    where to go on after ``--resume``). ``augment``: random crop (zero padding 4) + horizontal
-    flip, drawn from the same per-epoch seed. ``mean``/``std``: per-channel normalization.
+    where to go on after ``--resume``). ``augment``: random crop (zero ``padding``, 4 as in the
+    usual ``RandomCrop(32, padding=4)``) + horizontal flip, drawn from the same per-epoch seed. ``mean``/``std``: per-channel normalization.
     ``channels_last``: the memory layout the CPU's convolutions are fastest with (a view of
     CIFAR-10's own [N,H,W,C] bytes already is, without copying).
     """
@@ -44,7 +61,8 @@ class TensorLoader:
     def __init__(self, images: torch.Tensor, labels: torch.Tensor, batch_size: int,
                  shuffle: bool = False, seed: int = 0, device: torch.device | str | None = None,
                  augment: bool = False, mean: torch.Tensor | None = None,
-                 std: torch.Tensor | None = None, channels_last: bool = True):
+                 std: torch.Tensor | None = None, channels_last: bool = True,
+                 padding: int = PAD):
         if images.dtype != torch.uint8 or images.dim() != 4:
             raise ValueError("TensorLoader wants uint8 pictures shaped [N, C, H, W]")
         self.device = torch.device(device or "cpu")
@@ -56,6 +74,7 @@ class TensorLoader:
         self.mean = None if mean is None else mean.view(1, -1, 1, 1).to(self.device)
         self.std = None if std is None else std.view(1, -1, 1, 1).to(self.device)
         self.dataset_size, self.epoch, self.channels_last = len(self.labels), 0, channels_last
+        self.padding = padding
 
     def __len__(self) -> int:
         return (self.dataset_size + self.batch_size - 1) // self.batch_size
@@ -79,7 +98,7 @@ class TensorLoader:
                 pictures, labels = self.images[index], self.labels[index]
             if self.augment:
                 flip = torch.rand(len(labels), generator=generator) < 0.5
-                padded = nn.functional.pad(pictures, (PAD,) * 4)  # zeros, as RandomCrop's padding
+                padded = nn.functional.pad(pictures, (self.padding,) * 4)  # zeros, as RandomCrop's
                 pictures = crop_flip(padded, flip.to(self.device), generator=generator)
                 if self.channels_last:
                     pictures = pictures.contiguous(memory_format=CHANNELS_LAST)

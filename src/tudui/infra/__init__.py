@@ -4,7 +4,8 @@
 lessons safe and friendly on a learner's laptop: downloads checked by hash (``downloads``), the
 CIFAR-10 and ants/bees files checked before use (``cifar10_files``, ``hymenoptera_files``, the
 ants/bees set's shape in ``hymenoptera_layout``) and their generated stand-ins
-(``cifar10_stand_in``, ``ants_bees_stand_in``, ``markers``), pictures that cannot be opened
+(``cifar10_stand_in``, ``ants_bees_stand_in``, ``markers``) or CIFAR-10 rebuilt from a picture
+folder (``cifar10_from_images``), pictures that cannot be opened
 explained (``pictures``), files written atomically and folders replaced whole (``files``), the
 one-paragraph error itself (``course_error``), OS errors and Ctrl-C turned into one paragraph
 (``oserrors``, ``console``), the commands messages tell you to run (``commands``), the values

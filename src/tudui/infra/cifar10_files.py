@@ -14,9 +14,16 @@ from pathlib import Path
 import numpy as np
 
 from tudui.errors import CourseError, shorten
-from tudui.infra.commands import prepare_command
+from tudui.infra.commands import prepare_command, shell_quote
 from tudui.infra.downloads import DownloadFailed, archive_urls, extract_verified, fetch_archive
-from tudui.infra.markers import SYNTHETIC_MARKER, is_synthetic, marker_files
+from tudui.infra.files import file_digest
+from tudui.infra.markers import (
+    is_rebuilt,
+    is_synthetic,
+    marker_files,
+    marker_name,
+    rebuilt_source,
+)
 from tudui.infra.pickle_scan import scan_pickle
 from tudui.paths import absolute
 
@@ -224,9 +231,9 @@ def _check_meta(entry) -> list[str]:
 
 
 def _expected_digests(folder: Path) -> tuple[str, dict[str, str]]:
-    """(hash name, {file: digest}): the stand-in marker's sha256 for a stand-in, else the md5
-    torchvision publishes for the real files."""
-    if is_synthetic(folder):
+    """(hash name, {file: digest}): the marker's sha256 for a stand-in or a rebuilt copy, else
+    the md5 torchvision publishes for the real files."""
+    if marker_name(folder) is not None:
         return "sha256", {name: digest for name, (_, digest) in marker_files(folder).items()}
     return "md5", dict(PUBLISHED_MD5)
 
@@ -242,14 +249,14 @@ def _read_cifar_file(root: Path, name: str, check=_check_batch):
         raise _Damaged("missing")
     algorithm, digests = _expected_digests(folder)
     if name not in digests:
-        raise _Damaged(f"{SYNTHETIC_MARKER} lists no sha256 for it: made by an older version")
+        raise _Damaged(f"{marker_name(folder)} lists no sha256 for it: made by an older version")
     try:
         raw = path.read_bytes()
     except OSError as err:
         raise _Damaged("cannot be read", str(err.strerror or err)) from None
     listed_size = marker_files(folder).get(name, (None,))[0] if algorithm == "sha256" else None
     if listed_size is not None and len(raw) != listed_size:
-        raise _Damaged("cannot be read", f"{len(raw):,} bytes where {SYNTHETIC_MARKER} lists "
+        raise _Damaged("cannot be read", f"{len(raw):,} bytes where {marker_name(folder)} lists "
                                          f"{listed_size:,}: cut short, e.g. an interrupted copy")
     if hashlib.new(algorithm, raw).hexdigest() != digests[name]:
         raise _Damaged(f"{algorithm} checksum does not match")
@@ -356,6 +363,9 @@ def damaged_error(root: Path, problem: str) -> CourseError:
     if is_synthetic(folder):
         fix = prepare_command(root, "--synthetic")
         how = "it writes the stand-in again"
+    elif is_rebuilt(folder):
+        fix = prepare_command(root, "--from-images", shell_quote(rebuilt_source(folder) or "DIR"))
+        how = "it rebuilds the copy from the pictures REBUILT.txt names"
     else:
         fix = prepare_command(root)
         how = (f"it unpacks {CIFAR10_ARCHIVE} again if it is in {root}/, else downloads it; "
@@ -381,16 +391,8 @@ def cifar10_folder_problem(folder: Path) -> str | None:
     """None when ``folder`` (a cifar-10-batches-py) has every file with torchvision's md5."""
     missing = [name for name in CIFAR10_FILES if not (folder / name).is_file()]
     damaged = [name for name in CIFAR10_FILES
-               if name not in missing and _md5(folder / name) != PUBLISHED_MD5[name]]
+               if name not in missing and file_digest(folder / name, "md5") != PUBLISHED_MD5[name]]
     return _listing(missing, damaged, "md5 checksum does not match")
-
-
-def _md5(path: Path) -> str:
-    digest = hashlib.md5()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def find_nested_cifar10(root: Path) -> Path | None:
@@ -420,11 +422,13 @@ def nested_cifar10_message(root: Path, inner: Path) -> str:
 
 def written_by_us(folder: Path) -> set[str]:
     """The files in ``folder`` (a cifar-10-batches-py) the project wrote: a stand-in's seven
-    files and its marker. An unmarked folder was not written by us (real data unpacked by hand,
-    or an earlier copy we cannot vouch for): nothing in it is ours, nothing is deleted."""
-    if not is_synthetic(folder):
+    files and its marker, or those of a copy rebuilt from pictures. An unmarked folder was not
+    written by us (real data unpacked by hand, or an earlier copy we cannot vouch for): nothing in
+    it is ours, nothing is deleted."""
+    marker = marker_name(folder)
+    if marker is None:
         return set()
-    return {*CIFAR10_FILES, *marker_files(folder), SYNTHETIC_MARKER}
+    return {*CIFAR10_FILES, *marker_files(folder), marker}
 
 
 def prepare_real_cifar10(root: str | os.PathLike, urls=()) -> tuple[Path, str]:

@@ -19,6 +19,7 @@ from tudui.infra.commands import prepare_command
 from tudui.infra.files import replacing_folder
 from tudui.infra.markers import (
     SYNTHETIC_MARKER,
+    is_rebuilt,
     is_synthetic,
     marker_hashes_match,
     marker_matches,
@@ -120,26 +121,35 @@ def write_synthetic_cifar10(root: str | os.PathLike, train_size: int = 50000,
     root.mkdir(parents=True, exist_ok=True)
     images, labels = make_synthetic_cifar10_arrays(train_size + test_size, seed,
                                                    noisy_from=train_size)
+    filenames = [f"synthetic_{i:05d}.png" for i in range(len(images))]
+    same_stand_in = marker_matches(folder, cifar10_stand_in_name(train_size, test_size), seed)
+    with replacing_folder(folder, cifar10_files.written_by_us(folder), same_stand_in) as new:
+        new.mkdir()
+        written = write_cifar10_files(new, images, labels, train_size, filenames)
+        write_marker(new, cifar10_stand_in_name(train_size, test_size), seed, files=written)
+    return folder
+
+
+def write_cifar10_files(new: Path, images: np.ndarray, labels: np.ndarray, train_size: int,
+                        filenames: list[str]) -> dict[str, tuple[int, str]]:
+    """Write the seven CIFAR-10 files of ``images`` uint8 [N,32,32,3] into the folder ``new``:
+    the first ``train_size`` split over five training batches, the rest the test batch.
+    Returns {file: (size, sha256)} for the marker."""
     # The real files store each image as 3072 bytes: the red plane, then green, then blue.
     rows = images.transpose(0, 3, 1, 2).reshape(len(images), 3072)
     splits = np.array_split(np.arange(train_size), 5)
     parts = [(f"data_batch_{i + 1}", idx, f"training batch {i + 1} of 5")
              for i, idx in enumerate(splits)]
-    parts.append(("test_batch", np.arange(train_size, train_size + test_size),
-                  "testing batch 1 of 1"))
+    parts.append(("test_batch", np.arange(train_size, len(images)), "testing batch 1 of 1"))
     meta = {"num_cases_per_batch": max(len(s) for s in splits),
             "label_names": list(CIFAR10_CLASSES), "num_vis": 3072}
-    same_stand_in = marker_matches(folder, cifar10_stand_in_name(train_size, test_size), seed)
-    with replacing_folder(folder, cifar10_files.written_by_us(folder), same_stand_in) as new:
-        new.mkdir()
-        written = {}
-        for name, idx, batch_label in parts:
-            batch = {"batch_label": batch_label, "labels": labels[idx].tolist(),
-                     "data": rows[idx], "filenames": [f"synthetic_{i:05d}.png" for i in idx]}
-            written[name] = _write_pickle(new / name, batch)
-        written["batches.meta"] = _write_pickle(new / "batches.meta", meta)
-        write_marker(new, cifar10_stand_in_name(train_size, test_size), seed, files=written)
-    return folder
+    written = {}
+    for name, idx, batch_label in parts:
+        batch = {"batch_label": batch_label, "labels": labels[idx].tolist(),
+                 "data": rows[idx], "filenames": [filenames[i] for i in idx]}
+        written[name] = _write_pickle(new / name, batch)
+    written["batches.meta"] = _write_pickle(new / "batches.meta", meta)
+    return written
 
 
 class _HashingFile:
@@ -178,6 +188,8 @@ def ensure_synthetic_cifar10(root: str | os.PathLike, train_size: int = 50000,
     (folder, what happened)."""
     root = absolute(root)
     folder = root / CIFAR10_DIR
+    if is_rebuilt(folder):
+        return folder, "non-official copy kept (rebuilt from pictures; stand-ins never replace it)"
     if folder.is_dir() and not is_synthetic(folder) and any(folder.iterdir()):
         problem = cifar10_files.cifar10_folder_problem(folder)
         if problem is None:

@@ -11,7 +11,6 @@ published md5, ``looks_valid``) before it is renamed to ``<file>``.
 
 from __future__ import annotations
 
-import hashlib
 import http.client
 import json
 import os
@@ -26,7 +25,7 @@ from pathlib import Path
 
 from tudui.errors import shorten
 from tudui.infra.commands import prepare_command
-from tudui.infra.files import atomic_write_bytes, replacing_folder
+from tudui.infra.files import atomic_write_bytes, file_digest, replacing_folder
 
 # Every wait is a module constant: the tests shrink them.
 DOWNLOAD_TIMEOUT_S = 30.0  # per connection, for connecting and for each read: a stall fails the try
@@ -146,22 +145,10 @@ def fetch_checkpoint(url: str, folder: Path) -> Path:
     prefix = filename.rsplit("-", 1)[-1].split(".")[0] if "-" in filename else ""
 
     def problem(path: Path) -> str | None:
-        digest = hashlib.sha256()
-        with open(path, "rb") as f:
-            for chunk in iter(lambda: f.read(1 << 20), b""):
-                digest.update(chunk)
-        return None if digest.hexdigest().startswith(prefix) else \
+        return None if file_digest(path).startswith(prefix) else \
             f"its sha256 does not start with {prefix}, as its name says"
 
     return fetch_archive(folder, url, filename, None, looks_valid=problem)[0]
-
-
-def _md5(path: Path) -> str:
-    digest = hashlib.md5()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _megabytes(size: int | None) -> str:
@@ -347,7 +334,7 @@ class _Transfer:
 
     def problem(self, path: Path) -> str | None:
         """None when ``path`` is the archive: its md5, then ``looks_valid``."""
-        if self.md5 is not None and _md5(path) != self.md5:
+        if self.md5 is not None and file_digest(path, "md5") != self.md5:
             return "its md5 checksum does not match"
         return self.looks_valid(path)
 

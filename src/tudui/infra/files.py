@@ -1,10 +1,12 @@
 """Files that are complete or not there at all: atomic writes (temporary name, fsync, rename),
-temporary folders renamed into place, and the leftovers of runs that were killed meanwhile."""
+temporary folders renamed into place, and the leftovers of runs that were killed meanwhile; and
+the one way a file's checksum is computed (``file_digest``)."""
 
 from __future__ import annotations
 
 import contextlib
 import glob
+import hashlib
 import io
 import itertools
 import os
@@ -16,6 +18,15 @@ from pathlib import Path, PurePosixPath
 
 from tudui.infra.oserrors import os_error
 from tudui.infra.runlock import pid_alive
+
+
+def file_digest(path: str | os.PathLike, algorithm: str = "sha256") -> str:
+    """The hex checksum (``sha256``, ``md5``) of a file, read 1 MB at a time."""
+    digest = hashlib.new(algorithm)
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def _process_umask() -> int:
