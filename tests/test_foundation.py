@@ -628,3 +628,30 @@ def test_make_checks_a_hand_made_venv_instead_of_reinstalling_it(installed, expe
     assert (tmp_path / ".venv" / "requirements.installed").read_text() == \
         (tmp_path / "requirements.txt").read_text()
     assert make_venv().strip() == ">> checking .venv: requirements.txt unchanged since its last install"
+
+
+# ---------------------------------------------------------------- the README a learner reads
+
+def test_the_readme_is_short_and_every_name_in_it_exists():
+    root = paths.REPO_ROOT
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    assert len(readme.splitlines()) <= 250, "the README is for learners: details go to docs/"
+    # every lesson is in the lesson table, and every file, page and make target it names exists
+    for path in paths.lesson_files():
+        assert f"| `{path.name}`" in readme, path.name
+    for name in set(re.findall(r"`((?:src|benchmarks|tests)/[\w./-]+\.py)", readme)):
+        assert (root / name).is_file(), name
+    for page in set(re.findall(r"\]\(((?:docs|benchmarks)/[\w./-]+\.md)\)", readme)):
+        assert (root / page).is_file(), page
+    makefile = (root / "Makefile").read_text(encoding="utf-8")
+    for target in set(re.findall(r"\bmake (\w+)", readme)):
+        assert re.search(rf"^{target}:", makefile, flags=re.MULTILINE), target
+    assert not re.search(r"TODO|RESULT_\d|TIMES_LINE", readme)
+
+
+def test_the_readme_marks_exactly_the_lessons_with_an_exercise():
+    from tudui.infra.practice_spec import EXERCISES
+
+    readme = (paths.REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    marked = set(re.findall(r"\| `(\d\d_\w+)\.py` ✎ \|", readme))
+    assert marked == {ex.lesson for ex in EXERCISES}
