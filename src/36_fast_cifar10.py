@@ -17,10 +17,11 @@ published ideas in our own code.
   H200, --runs 5: 90.61% ± 0.14% in 2.32 s. The JPEG copy costs about 3.5 points.
 - 在替代数据或非官方副本上，"目标"一行会这样说明，不和 94% 比较。On a stand-in or a
   non-official copy the target line says so instead of comparing with 94%.
-- 没有 GPU 时先实测几步、给出这台 CPU 上的预计时间，加 --cpu-ok 才完整训练（约 50 分钟，
-  2 核 AVX-512 CPU）。Without a GPU the lesson times a few steps and says how long the full
-  recipe would take on this CPU; --cpu-ok runs it (fp32; bf16 with --precision bf16 where the
-  CPU has it natively).
+- 没有 GPU 时先实测几步、给出这台 CPU 上的预计时间，加 --cpu-ok 才完整训练（2 核 CPU 上
+  估计约 52 分钟（AVX-512）或 67 分钟（AVX2））。Without a GPU the lesson times a few steps and
+  says how long the full recipe would take on this CPU (on a 2-core CPU it estimated about 52
+  minutes with AVX-512, 67 with AVX2 only); --cpu-ok runs it (fp32; bf16 with --precision bf16
+  where the CPU has it natively).
 
 你将学到 / What you learn:
 - 整个数据集一次放进显存：归一化、补边各做一次；用随机排列取 batch，不用 DataLoader；
