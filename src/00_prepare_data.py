@@ -143,7 +143,8 @@ def main(argv=None) -> dict:
                              "checked by its CRCs and picture counts")
     args = parser.parse_args(argv)
     root = absolute(args.data_root)  # messages show where exactly, whatever the current folder
-    root.mkdir(parents=True, exist_ok=True)
+    if not args.from_images:   # --from-images checks its pictures first, then makes the folder
+        root.mkdir(parents=True, exist_ok=True)
     for name in FOLDERS:  # temporary folders of a run that was killed (kill -9, closed window)
         remove_stale_temporaries(root, name)
 
